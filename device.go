@@ -1,0 +1,307 @@
+package backplane
+
+import (
+	"context"
+	"runtime"
+	"sync"
+)
+
+// Device is the owned presence of one task on the backplane. Create one with
+// New, link it to other devices, run a task under it with Manage, and let it
+// disconnect: every device that watches it is then told, exactly once, with
+// a Disconnected message carrying the Fault it ended with (nil if clean).
+//
+// A *Device is owned by one task: it is the handle that task uses to read
+// its inbox and to end its life on the backplane. Share a Line, not the
+// *Device, with anyone else. All methods are nevertheless safe for
+// concurrent use.
+//
+// A Device that is released without disconnecting is dropped: its watchers
+// are told with a Fault of kind FaultDrop. Call Drop (typically deferred) to
+// make that happen at once; otherwise the garbage collector does it
+// eventually, when the *Device becomes unreachable. Lines do not keep a
+// Device from being dropped.
+//
+// The zero Device and a nil *Device are not usable: every method returns
+// ErrInvalid (or a zero value) rather than panicking.
+//
+// Cost: New allocates about 200 bytes; the device runs no goroutine of its
+// own. Linking, unlinking and delivering a notification each take one or two
+// short critical sections and allocate nothing in the common case.
+type Device struct {
+	d *device
+}
+
+// device is the shared state behind a Device handle and its Lines.
+type device struct {
+	mu    sync.Mutex
+	id    DeviceID
+	state devState
+	name  string
+
+	// Guarded by mu.
+	links  linkSet
+	inbox  queue
+	ready  chan struct{}           // made on demand; one token = "look at the inbox"
+	done   chan struct{}           // made on demand; closed at disconnect
+	cancel context.CancelCauseFunc // set while a task runs (Manage, Watch)
+	fault  *Fault                  // set at disconnect
+	crash  *Crash                  // set when the device is stopped on a managed task's behalf
+}
+
+type devState uint8
+
+const (
+	stateIdle     devState = iota // connected, no task running
+	stateManaged                  // connected, Manage or PartManage running
+	stateWatching                 // connected, Watch running
+	stateDown                     // disconnected
+)
+
+// closedChan is returned by Done for devices that went down before anyone
+// asked for their channel. It is closed once, at init, and never changes.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Option configures a Device made by New.
+type Option interface {
+	apply(*device)
+}
+
+type nameOption string
+
+func (n nameOption) apply(d *device) { d.name = string(n) }
+
+// WithName gives the device a human-readable name, shown by Device.Name, in
+// events and by the observer. Names need not be unique.
+func WithName(name string) Option { return nameOption(name) }
+
+// New creates a connected Device with a fresh DeviceID, no links and an
+// empty inbox.
+func New(opts ...Option) *Device {
+	d := &device{id: nextID()}
+	for _, o := range opts {
+		o.apply(d)
+	}
+	h := &Device{d: d}
+	// The safety net of rule 13: if the handle becomes unreachable while the
+	// device is connected, its watchers are told it was dropped. The cleanup
+	// holds the shared state, never the handle.
+	runtime.AddCleanup(h, (*device).drop, d)
+	if hk := hook.Load(); hk != nil {
+		(*hk)(Event{Kind: EventCreated, Device: d.id, Name: d.name})
+	}
+	return h
+}
+
+// ID returns the device's ID; the zero DeviceID for a nil or zero Device.
+func (h *Device) ID() DeviceID {
+	if h == nil || h.d == nil {
+		return DeviceID{}
+	}
+	return h.d.id
+}
+
+// Name returns the name given with WithName, or "".
+func (h *Device) Name() string {
+	if h == nil || h.d == nil {
+		return ""
+	}
+	return h.d.name
+}
+
+// Line returns a Line to the device: a cheap, copyable, non-owning reference
+// that others can use to link to it and to request its shutdown. For a nil
+// or zero Device it returns the zero Line. It never allocates.
+func (h *Device) Line() Line {
+	if h == nil {
+		return Line{}
+	}
+	return Line{d: h.d}
+}
+
+// Alive reports whether the device is still connected.
+func (h *Device) Alive() bool { return h.Line().Alive() }
+
+// Done returns a channel that is closed when the device disconnects. For a
+// nil or zero Device it returns a closed channel.
+func (h *Device) Done() <-chan struct{} { return h.Line().Done() }
+
+// Fault returns the fault the device disconnected with: nil while it is
+// connected and after a clean disconnect.
+func (h *Device) Fault() *Fault {
+	if h == nil || h.d == nil {
+		return nil
+	}
+	d := h.d
+	d.mu.Lock()
+	f := d.fault
+	d.mu.Unlock()
+	return f
+}
+
+// Link links the device to other (a *Device or a Line) in the given mode,
+// seen from this device: Monitor means this device watches other. Linking
+// an existing link again is a no-op, and modes add up.
+//
+// It fails with ErrSelfLink for the device itself, ErrDeviceDown if this
+// device has disconnected, ErrLinkDown if other has, ErrInvalid for a nil or
+// zero device and ErrBadMode for a bad mode, each wrapped in a *LinkError.
+// A link that fails leaves no edge behind; a link that succeeds delivers
+// exactly one notification per direction watched, unless it is unlinked.
+// It does not block beyond two short critical sections.
+func (h *Device) Link(other Linkable, mode LinkMode) error {
+	return h.Line().Link(other, mode)
+}
+
+// Unlink removes the given directions of the link between the device and
+// other. It reports whether it removed an active edge; after it returns, no
+// notification for the removed directions will be enqueued. Unlinking a link
+// that does not exist is a no-op that returns false and no error.
+func (h *Device) Unlink(other Linkable, mode LinkMode) (bool, error) {
+	return h.Line().unlink(other, mode, false)
+}
+
+// UnlinkFlush is Unlink that also removes, from this device's inbox, a
+// Disconnected message from other that is already queued (Erlang's
+// demonitor with the flush option). It reports true if it removed an active
+// edge or a queued notification.
+func (h *Device) UnlinkFlush(other Linkable, mode LinkMode) (bool, error) {
+	return h.Line().unlink(other, mode, true)
+}
+
+// Disconnect disconnects the device: cleanly if err is nil, otherwise with a
+// Fault. A *Fault is used as it is; any other error becomes a Fault of kind
+// FaultError. Every device watching this one is told, exactly once, and all
+// links are gone. Disconnect does not block on anyone: notifications are
+// enqueued, never waited for.
+//
+// Disconnecting twice is a no-op that returns ErrDeviceDown.
+func (h *Device) Disconnect(err error) error {
+	if h == nil || h.d == nil {
+		return &DeviceError{Op: "disconnect", Err: ErrInvalid}
+	}
+	var f *Fault
+	if err != nil {
+		if ff, ok := err.(*Fault); ok {
+			f = ff
+		} else {
+			f = ErrorFault(err)
+		}
+	}
+	if !h.d.disconnect(f, nil) {
+		return &DeviceError{Op: "disconnect", Device: h.d.id, Err: ErrDeviceDown}
+	}
+	return nil
+}
+
+// Drop releases the device: if it is still connected, it disconnects with a
+// Fault of kind FaultDrop. It is safe to call at any time and any number of
+// times, so `defer d.Drop()` right after New guarantees no device is ever
+// forgotten on an early return.
+func (h *Device) Drop() {
+	if h != nil && h.d != nil {
+		h.d.drop()
+	}
+}
+
+func (d *device) drop() { d.disconnect(dropFault, nil) }
+
+// Pending returns how many messages are waiting in the inbox.
+func (h *Device) Pending() int {
+	if h == nil || h.d == nil {
+		return 0
+	}
+	d := h.d
+	d.mu.Lock()
+	n := d.inbox.len()
+	d.mu.Unlock()
+	return n
+}
+
+// TryReceive takes the next message from the inbox without blocking. It
+// reports false if the inbox is empty.
+func (h *Device) TryReceive() (Message, bool) {
+	if h == nil || h.d == nil {
+		return Message{}, false
+	}
+	d := h.d
+	d.mu.Lock()
+	m, ok := d.inbox.pop()
+	if ok && d.inbox.len() > 0 {
+		d.signalLocked()
+	}
+	d.mu.Unlock()
+	return m, ok
+}
+
+// Receive waits for the next message. It returns early with context.Cause
+// of ctx when ctx is done, and with ErrDeviceDown when the inbox is empty
+// and the device has disconnected (no message can come any more).
+func (h *Device) Receive(ctx context.Context) (Message, error) {
+	if h == nil || h.d == nil {
+		return Message{}, &DeviceError{Op: "receive", Err: ErrInvalid}
+	}
+	d := h.d
+	for {
+		d.mu.Lock()
+		if m, ok := d.inbox.pop(); ok {
+			if d.inbox.len() > 0 {
+				d.signalLocked()
+			}
+			d.mu.Unlock()
+			return m, nil
+		}
+		if d.state == stateDown {
+			d.mu.Unlock()
+			return Message{}, &DeviceError{Op: "receive", Device: d.id, Err: ErrDeviceDown}
+		}
+		ready := d.readyLocked()
+		d.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return Message{}, context.Cause(ctx)
+		}
+	}
+}
+
+// Ready returns a channel that receives a value when the inbox may hold a
+// message, for use in a select beside the caller's own channels. After a
+// receive from it, call TryReceive until it reports false: one value may
+// stand for several messages, and a value may be stale. The channel also
+// fires when the device disconnects. No goroutine is started for it.
+func (h *Device) Ready() <-chan struct{} {
+	if h == nil || h.d == nil {
+		return closedChan
+	}
+	d := h.d
+	d.mu.Lock()
+	c := d.readyLocked()
+	d.mu.Unlock()
+	return c
+}
+
+func (d *device) readyLocked() chan struct{} {
+	if d.ready == nil {
+		d.ready = make(chan struct{}, 1)
+		if d.inbox.len() > 0 || d.state == stateDown {
+			d.ready <- struct{}{}
+		}
+	}
+	return d.ready
+}
+
+// signalLocked drops a token in the ready channel if anyone has asked for
+// it. It never blocks: one pending token is enough to wake the reader.
+func (d *device) signalLocked() {
+	if d.ready != nil {
+		select {
+		case d.ready <- struct{}{}:
+		default:
+		}
+	}
+}

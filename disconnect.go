@@ -1,0 +1,149 @@
+package backplane
+
+import "context"
+
+// disconnect takes the device down with fault f (nil: clean). crash is set
+// when the disconnect ends a managed task on its behalf (a shutdown request,
+// a cascade, a kill); Manage returns it. It reports false if the device was
+// already down.
+func (d *device) disconnect(f *Fault, crash *Crash) bool {
+	d.mu.Lock()
+	if d.state == stateDown {
+		d.mu.Unlock()
+		return false
+	}
+	d.goDown(f, crash)
+	return true
+}
+
+// goDown is called with d.mu held and d connected. It unlocks d.mu, then
+// tells every watcher.
+func (d *device) goDown(f *Fault, crash *Crash) {
+	j := d.takeDownLocked(f, crash)
+	d.mu.Unlock()
+	j.run()
+}
+
+// downJob is the work left after a device has gone down: cancel its task and
+// tell the devices it was linked to.
+type downJob struct {
+	d      *device
+	links  linkSet
+	fault  *Fault
+	cancel context.CancelCauseFunc
+	cause  error
+}
+
+// takeDownLocked is the atomic step of a disconnect (rule 8): under d.mu it
+// marks the device down, takes its links and closes Done, so that before any
+// notification goes out the device is observably gone (rule 11) and every
+// later link attempt fails (rule 4).
+func (d *device) takeDownLocked(f *Fault, crash *Crash) downJob {
+	d.state = stateDown
+	d.fault = f
+	d.crash = crash
+	j := downJob{d: d, links: d.links, fault: f, cancel: d.cancel}
+	d.links = linkSet{}
+	d.cancel = nil
+	if d.done != nil {
+		close(d.done)
+	}
+	d.signalLocked() // wake a Receive waiting on an empty inbox
+	switch {
+	case crash != nil:
+		j.cause = crash
+	case f != nil:
+		j.cause = f
+	default:
+		j.cause = ErrDeviceDown
+	}
+	return j
+}
+
+// run finishes j and every cascade it sets off. Cascades are kept on an
+// explicit stack rather than by recursion, so a chain of any length runs in
+// constant goroutine stack, in the goroutine that started it: fault
+// propagation never waits on user code (rule 17).
+func (j downJob) run() {
+	var more []downJob
+	for {
+		j.finish(&more)
+		if len(more) == 0 {
+			return
+		}
+		j = more[len(more)-1]
+		more = more[:len(more)-1]
+	}
+}
+
+func (j *downJob) finish(more *[]downJob) {
+	if j.cancel != nil {
+		j.cancel(j.cause)
+	}
+	if hk := hook.Load(); hk != nil {
+		(*hk)(Event{Kind: EventDisconnected, Device: j.d.id, Fault: j.fault})
+	}
+	if j.links.many != nil {
+		for p := range j.links.many {
+			j.notify(p, more)
+		}
+		return
+	}
+	for _, l := range j.links.few {
+		if l.peer != nil {
+			j.notify(l.peer, more)
+		}
+	}
+}
+
+// notify tells p that j.d has gone down. p forgets j.d either way (rule 7);
+// if p still watches j.d, it gets exactly one Disconnected message, or, when
+// p is managed and the fault is real, p goes down itself with a cascade.
+//
+// p's own entry decides: an Unlink that ran after j.d went down removed it,
+// and then nothing is delivered (rule 6).
+func (j *downJob) notify(p *device, more *[]downJob) {
+	from := j.d
+	p.mu.Lock()
+	if p.state == stateDown {
+		p.mu.Unlock()
+		return
+	}
+	pm := p.links.get(from)
+	if pm == 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.links.set(from, 0)
+	if pm&Monitor == 0 {
+		p.mu.Unlock()
+		return
+	}
+	if p.state == stateManaged {
+		if j.fault == nil { // a clean disconnect is ignored by a managed device
+			p.mu.Unlock()
+			return
+		}
+		cf := cascade(from.id, j.fault)
+		*more = append(*more, p.takeDownLocked(cf, &Crash{Kind: CrashCascade, Device: from.id, Fault: cf}))
+		p.mu.Unlock()
+		return
+	}
+	p.enqueueLocked(Message{kind: Disconnected, from: from.id, fault: j.fault})
+}
+
+// enqueueLocked puts m in d's inbox and wakes whoever waits for it. It is
+// called with d.mu held and unlocks it. Delivery never blocks and never
+// drops (rule 10).
+func (d *device) enqueueLocked(m Message) {
+	d.inbox.push(m)
+	d.signalLocked()
+	var wake context.CancelCauseFunc
+	if d.state == stateWatching {
+		wake = d.cancel
+	}
+	d.mu.Unlock()
+	if wake != nil {
+		wake(errMessage)
+	}
+}

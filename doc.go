@@ -1,0 +1,55 @@
+// Package backplane gives goroutines Erlang-style links and monitors: when
+// one task ends, every task that depends on it is told, exactly once, with
+// the reason.
+//
+// # Devices and links
+//
+// A [Device] is the owned presence of one task on the backplane. Devices
+// link to each other in a [LinkMode]: with Monitor a device is told when the
+// other disconnects, with Notify the other is told when this one does, and
+// Peer is both. A device disconnects exactly once, cleanly or with a
+// [Fault] (dropped, error, panic, cascade, killed), and every device that
+// watches it finds one Disconnected [Message] in its inbox.
+//
+//	a, b := backplane.New(), backplane.New()
+//	defer a.Drop()
+//	a.Link(b, backplane.Monitor)         // a watches b
+//	b.Disconnect(errors.New("boom"))     // b fails
+//	m, _ := a.TryReceive()               // disconnected #2 (task error: boom)
+//
+// A [Line] is a cheap, copyable, non-owning reference to a device: hand it
+// out to let others link to the device or ask it to shut down.
+//
+// # Managed tasks
+//
+// [Device.Manage] runs a task under a device. The task's result, its panic,
+// a shutdown request or a faulted dependency ends it; the device disconnects
+// accordingly and Manage returns nil or a [Crash] saying why. A fault
+// cascades: a managed device that watches a faulted device goes down at
+// once with a FaultCascade that keeps the root cause, and so on down the
+// chain, without waiting for any task to notice. The task's context is
+// cancelled with the Crash as its cause. [Group.Spawn] starts a goroutine
+// under a new managed device linked to a parent in one call.
+//
+// # Guarantees
+//
+// The behaviour contract (no link lost or doubled, per-sender FIFO, delivery
+// never blocks nor drops, the device is observably gone before anyone is
+// told) is listed in SEMANTICS.md and each rule has a test. Every method is
+// safe for concurrent use. The package starts no goroutine of its own except
+// those of Group.Spawn, which the Group owns.
+//
+// # Dropped devices
+//
+// A device released without disconnecting is dropped: its watchers get a
+// FaultDrop. [Device.Drop] does it at once (defer it after [New]); the
+// garbage collector does it eventually for a *Device that became
+// unreachable, through runtime.AddCleanup. Do not rely on the collector for
+// timing: it is a safety net, not a mechanism.
+//
+// # Events
+//
+// [SetHook] installs one process-wide [Hook] that receives an [Event] for
+// every device created, linked, unlinked, disconnected or asked to shut
+// down. Without a hook the cost is one atomic load and branch.
+package backplane

@@ -1,0 +1,44 @@
+package backplane
+
+import (
+	"context"
+	"sync"
+)
+
+// Group starts tasks in goroutines of their own, each under a new managed
+// Device linked to a parent (Erlang's spawn_link), and owns those
+// goroutines: Wait waits for all of them to return.
+//
+// The zero Group is ready to use. A Group is safe for concurrent use; it
+// must not be copied after first use.
+type Group struct {
+	wg sync.WaitGroup
+}
+
+// Spawn creates a Device named by opts, links parent to it in mode (seen
+// from parent: Monitor means parent watches the new device, Peer links both
+// ways as spawn_link does), and runs task under it with Manage in a new
+// goroutine. It returns the new device's Line.
+//
+// The link is in place before the task starts, so no outcome of the task
+// can be missed. If the link fails (parent down, bad mode, nil parent), no
+// goroutine is started and the error says why.
+func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task func(context.Context) error, opts ...Option) (Line, error) {
+	if ctx == nil || task == nil {
+		return Line{}, &DeviceError{Op: "spawn", Err: ErrNilArg}
+	}
+	d := New(opts...)
+	if err := lineOf(parent).Link(d, mode); err != nil {
+		d.d.disconnect(nil, nil) // never linked, never ran: nobody to tell
+		return Line{}, err
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		_ = d.Manage(ctx, task) // the outcome reaches the parent through the link
+	}()
+	return d.Line(), nil
+}
+
+// Wait blocks until every task started by Spawn has returned.
+func (g *Group) Wait() { g.wg.Wait() }

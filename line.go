@@ -1,0 +1,224 @@
+package backplane
+
+// Line is a cheap, copyable, comparable, non-owning reference to a Device.
+// Hand Lines out freely: whoever holds one can link to the device, link it
+// to others, and request its shutdown, but cannot read its inbox or end its
+// life. Lines do not keep a device from being dropped.
+//
+// A Line is one pointer; making and copying one never allocates. Two Lines
+// are == when they refer to the same device. The zero Line refers to no
+// device: its methods return ErrInvalid (or a zero value), never panic.
+// All methods are safe for concurrent use.
+type Line struct {
+	d *device
+}
+
+// Linkable is anything that names a device to link with: a *Device or a
+// Line. Linking through a Line and linking two *Devices directly are one
+// code path with one behaviour.
+type Linkable interface {
+	Line() Line
+}
+
+// Line returns l itself, so that a Line is Linkable.
+func (l Line) Line() Line { return l }
+
+// ID returns the ID of the device, or the zero DeviceID for the zero Line.
+func (l Line) ID() DeviceID {
+	if l.d == nil {
+		return DeviceID{}
+	}
+	return l.d.id
+}
+
+// IsZero reports whether l is the zero Line, which refers to no device.
+func (l Line) IsZero() bool { return l.d == nil }
+
+// String formats the Line as its device's ID.
+func (l Line) String() string { return "line " + l.ID().String() }
+
+// Alive reports whether the device is still connected. The answer can be
+// stale by the time it is used; to act on a disconnect, link instead.
+func (l Line) Alive() bool {
+	if l.d == nil {
+		return false
+	}
+	l.d.mu.Lock()
+	up := l.d.state != stateDown
+	l.d.mu.Unlock()
+	return up
+}
+
+// Done returns a channel closed when the device disconnects (closed at once
+// for the zero Line). The first call on a device makes the channel.
+func (l Line) Done() <-chan struct{} {
+	d := l.d
+	if d == nil {
+		return closedChan
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done == nil {
+		if d.state == stateDown {
+			return closedChan
+		}
+		d.done = make(chan struct{})
+	}
+	return d.done
+}
+
+// Link links l's device to other in the given mode, seen from l's device:
+// see Device.Link, which it is.
+func (l Line) Link(other Linkable, mode LinkMode) error {
+	o := lineOf(other)
+	a, b := l.d, o.d
+	if a == nil || b == nil {
+		return &LinkError{Op: "link", From: l.ID(), To: o.ID(), Err: ErrInvalid}
+	}
+	if a == b {
+		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrSelfLink}
+	}
+	if !mode.valid() {
+		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrBadMode}
+	}
+	lockPair(a, b)
+	switch {
+	case a.state == stateDown:
+		unlockPair(a, b)
+		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrDeviceDown}
+	case b.state == stateDown:
+		unlockPair(a, b)
+		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrLinkDown}
+	}
+	if am := a.links.get(b); am|mode != am {
+		a.links.set(b, am|mode)
+		b.links.set(a, (am | mode).flip())
+	}
+	unlockPair(a, b)
+	if hk := hook.Load(); hk != nil {
+		(*hk)(Event{Kind: EventLinked, Device: a.id, Peer: b.id, Mode: mode})
+	}
+	return nil
+}
+
+// Unlink removes the given directions of the link between l's device and
+// other: see Device.Unlink, which it is.
+func (l Line) Unlink(other Linkable, mode LinkMode) (bool, error) {
+	return l.unlink(other, mode, false)
+}
+
+func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
+	o := lineOf(other)
+	a, b := l.d, o.d
+	if a == nil || b == nil {
+		return false, &LinkError{Op: "unlink", From: l.ID(), To: o.ID(), Err: ErrInvalid}
+	}
+	if a == b {
+		return false, &LinkError{Op: "unlink", From: a.id, To: b.id, Err: ErrSelfLink}
+	}
+	if !mode.valid() {
+		return false, &LinkError{Op: "unlink", From: a.id, To: b.id, Err: ErrBadMode}
+	}
+	// An edge is active while its watcher still holds it: once the notifier
+	// has gone down, the watcher's entry alone decides whether the pending
+	// notification is delivered, so each side is edited only while alive and
+	// the watcher's view is what counts as removed.
+	removed := false
+	lockPair(a, b)
+	if a.state != stateDown {
+		am := a.links.get(b)
+		removed = am&mode&Monitor != 0
+		a.links.set(b, am&^mode)
+	}
+	if b.state != stateDown {
+		bm := b.links.get(a)
+		removed = removed || bm&mode.flip()&Monitor != 0
+		b.links.set(a, bm&^mode.flip())
+	}
+	if flush && mode&Monitor != 0 && a.inbox.removeDisconnected(b.id) {
+		removed = true
+	}
+	unlockPair(a, b)
+	if removed {
+		if hk := hook.Load(); hk != nil {
+			(*hk)(Event{Kind: EventUnlinked, Device: a.id, Peer: b.id, Mode: mode})
+		}
+	}
+	return removed, nil
+}
+
+// Shutdown asks the device to stop, on behalf of the device from (use the
+// zero DeviceID from outside any device). A device running Manage stops at
+// once: it disconnects cleanly, its task's context is cancelled and Manage
+// returns a Crash of kind CrashPowerOff. Any other device finds a Shutdown
+// message in its inbox, after every earlier message from the same sender.
+//
+// It fails with ErrLinkDown (in a *LinkError) when the device has already
+// disconnected, and with ErrInvalid for the zero Line. It never blocks
+// beyond a short critical section.
+func (l Line) Shutdown(from DeviceID) error {
+	d := l.d
+	if d == nil {
+		return &LinkError{Op: "shutdown", From: from, Err: ErrInvalid}
+	}
+	if hk := hook.Load(); hk != nil {
+		(*hk)(Event{Kind: EventShutdownRequested, Device: d.id, Peer: from})
+	}
+	d.mu.Lock()
+	switch d.state {
+	case stateDown:
+		d.mu.Unlock()
+		return &LinkError{Op: "shutdown", From: from, To: d.id, Err: ErrLinkDown}
+	case stateManaged:
+		crash := &Crash{Kind: CrashPowerOff, Device: from}
+		d.goDown(nil, crash)
+		return nil
+	}
+	d.enqueueLocked(Message{kind: Shutdown, from: from})
+	return nil
+}
+
+// Kill disconnects the device with a Fault of kind FaultKilled on behalf of
+// the device from, if it is still connected. It is for whoever runs the
+// device's task and has given up waiting for it (a supervisor): a task
+// running under Manage has its context cancelled and Manage returns a Crash
+// of kind CrashKilled once the task returns. reason may be nil.
+//
+// It fails with ErrLinkDown (in a *LinkError) when the device has already
+// disconnected, and with ErrInvalid for the zero Line.
+func (l Line) Kill(from DeviceID, reason error) error {
+	d := l.d
+	if d == nil {
+		return &LinkError{Op: "kill", From: from, Err: ErrInvalid}
+	}
+	f := &Fault{Kind: FaultKilled, Err: reason}
+	if !d.disconnect(f, &Crash{Kind: CrashKilled, Device: from, Fault: f}) {
+		return &LinkError{Op: "kill", From: from, To: d.id, Err: ErrLinkDown}
+	}
+	return nil
+}
+
+// lineOf returns other's Line, treating a nil interface as the zero Line.
+func lineOf(other Linkable) Line {
+	if other == nil {
+		return Line{}
+	}
+	return other.Line()
+}
+
+// lockPair locks two distinct devices in ID order, so that any two
+// goroutines locking the same pair cannot deadlock.
+func lockPair(a, b *device) {
+	if a.id.n < b.id.n {
+		a.mu.Lock()
+		b.mu.Lock()
+	} else {
+		b.mu.Lock()
+		a.mu.Lock()
+	}
+}
+
+func unlockPair(a, b *device) {
+	a.mu.Unlock()
+	b.mu.Unlock()
+}

@@ -1,0 +1,191 @@
+package backplane
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/debug"
+)
+
+// errGoexit is the panic value recorded when a task calls runtime.Goexit
+// (t.FailNow in a test, for instance): the goroutine ends without returning,
+// and the device must still go down.
+var errGoexit = errors.New("backplane: task called runtime.Goexit")
+
+// errMessage is the cause of a Watch function's context when a message
+// arrives.
+var errMessage = errors.New("backplane: a message arrived")
+
+// Manage runs task under the device until the first of:
+//   - the task returns nil: the device disconnects cleanly, Manage returns nil;
+//   - the task returns an error: the device disconnects with a FaultError,
+//     Manage returns a *Crash of kind CrashError;
+//   - the task panics: the device disconnects with a FaultPanic (value and
+//     stack), Manage returns a *Crash of kind CrashPanic;
+//   - a Shutdown request arrives: the device disconnects cleanly, Manage
+//     returns a *Crash of kind CrashPowerOff naming the requester;
+//   - a device this one watches disconnects with a fault: the device
+//     disconnects with a FaultCascade, Manage returns a *Crash of kind
+//     CrashCascade naming that device.
+//
+// A watched device that disconnects cleanly is ignored, and its link
+// forgotten. Messages queued before Manage starts are handled first, so none
+// is lost: a queued Shutdown or faulted Disconnected ends the device without
+// running the task.
+//
+// Go cannot stop a goroutine. On a shutdown request or a cascade, the task's
+// context is cancelled with the *Crash as its cause (context.Cause), and the
+// device's watchers are told at once, without waiting for the task; Manage
+// itself returns once the task has returned. A task must therefore honour
+// its context.
+//
+// The task runs in the calling goroutine; Manage starts no goroutine. It
+// fails with ErrDeviceDown if the device has disconnected, ErrBusy if it is
+// already running a task, and ErrNilArg for a nil ctx or task.
+func (h *Device) Manage(ctx context.Context, task func(context.Context) error) error {
+	return h.manage(ctx, task, false)
+}
+
+// PartManage is Manage, except that when the task returns nil the device
+// stays connected and usable, with its links intact. Every other outcome
+// disconnects it, exactly as Manage does.
+func (h *Device) PartManage(ctx context.Context, task func(context.Context) error) error {
+	return h.manage(ctx, task, true)
+}
+
+func (h *Device) manage(ctx context.Context, task func(context.Context) error, part bool) error {
+	if h == nil || h.d == nil {
+		return &DeviceError{Op: "manage", Err: ErrInvalid}
+	}
+	d := h.d
+	if ctx == nil || task == nil {
+		return &DeviceError{Op: "manage", Device: d.id, Err: ErrNilArg}
+	}
+	d.mu.Lock()
+	if err := d.startLocked("manage"); err != nil {
+		d.mu.Unlock()
+		return err
+	}
+	if crash := d.drainLocked(); crash != nil {
+		runtime.KeepAlive(h)
+		return crash
+	}
+	tctx, cancel := context.WithCancelCause(ctx)
+	d.state = stateManaged
+	d.cancel = cancel
+	d.mu.Unlock()
+
+	returned := false
+	defer func() {
+		if !returned {
+			d.goexit(h)
+		}
+	}()
+	res, pf := runTask(tctx, task)
+	returned = true
+	crash := d.finishManaged(res, pf, part)
+	cancel(nil)
+	runtime.KeepAlive(h)
+	return crash
+}
+
+// startLocked checks that a task can start on d.
+func (d *device) startLocked(op string) error {
+	switch d.state {
+	case stateDown:
+		return &DeviceError{Op: op, Device: d.id, Err: ErrDeviceDown}
+	case stateManaged, stateWatching:
+		return &DeviceError{Op: op, Device: d.id, Err: ErrBusy}
+	}
+	return nil
+}
+
+// drainLocked handles the messages queued before Manage started. It returns
+// nil, with d.mu still held, if none of them ends the device; otherwise it
+// takes the device down, unlocks d.mu and returns the crash.
+func (d *device) drainLocked() *Crash {
+	for {
+		m, ok := d.inbox.pop()
+		if !ok {
+			return nil
+		}
+		switch {
+		case m.kind == Shutdown:
+			crash := &Crash{Kind: CrashPowerOff, Device: m.from}
+			d.goDown(nil, crash)
+			return crash
+		case m.fault != nil:
+			cf := cascade(m.from, m.fault)
+			crash := &Crash{Kind: CrashCascade, Device: m.from, Fault: cf}
+			d.goDown(cf, crash)
+			return crash
+		}
+	}
+}
+
+// runTask runs the task, turning a panic into a FaultPanic with the stack of
+// the panicking goroutine. A runtime.Goexit is not recovered: it unwinds
+// through Manage, whose deferred goexit takes the device down.
+func runTask(ctx context.Context, task func(context.Context) error) (err error, pf *Fault) {
+	defer func() {
+		if r := recover(); r != nil {
+			pf = &Fault{Kind: FaultPanic, Value: r, Stack: stack()}
+		}
+	}()
+	return task(ctx), nil
+}
+
+// finishManaged ends a managed task that has returned.
+func (d *device) finishManaged(res error, pf *Fault, part bool) error {
+	d.mu.Lock()
+	if d.state == stateDown {
+		// Someone else ended the device while the task ran: report why. If it
+		// was the task itself (Disconnect on its own device), report its
+		// result; the device is already down and cannot say more.
+		crash := d.crash
+		d.mu.Unlock()
+		switch {
+		case crash != nil:
+			return crash
+		case pf != nil:
+			return &Crash{Kind: CrashPanic, Fault: pf}
+		case res != nil:
+			return &Crash{Kind: CrashError, Fault: ErrorFault(res)}
+		}
+		return nil
+	}
+	switch {
+	case pf != nil:
+		crash := &Crash{Kind: CrashPanic, Fault: pf}
+		d.goDown(pf, crash)
+		return crash
+	case res != nil:
+		f := ErrorFault(res)
+		crash := &Crash{Kind: CrashError, Fault: f}
+		d.goDown(f, crash)
+		return crash
+	case part:
+		d.state = stateIdle
+		d.cancel = nil
+		d.mu.Unlock()
+		return nil
+	}
+	d.goDown(nil, nil)
+	return nil
+}
+
+// goexit takes the device down when its task ended the goroutine with
+// runtime.Goexit instead of returning, so that no watcher waits forever.
+func (d *device) goexit(h *Device) {
+	d.mu.Lock()
+	if d.state == stateDown {
+		d.mu.Unlock()
+		return
+	}
+	f := &Fault{Kind: FaultPanic, Value: errGoexit, Stack: stack()}
+	d.goDown(f, &Crash{Kind: CrashPanic, Fault: f})
+	runtime.KeepAlive(h)
+}
+
+// stack returns the formatted stack of the calling goroutine.
+func stack() []byte { return debug.Stack() }

@@ -1,0 +1,88 @@
+package backplane
+
+import (
+	"context"
+	"runtime"
+)
+
+// Watched is the outcome of Watch: either the function completed (Messaged
+// is false and Value holds its result) or a message arrived first (Messaged
+// is true and Message holds it).
+type Watched[T any] struct {
+	Value    T
+	Message  Message
+	Messaged bool
+}
+
+// Watch runs f under the device and returns whichever comes first: f's
+// result or the next message in the device's inbox. A message wins a tie,
+// and a message already queued when Watch is called is returned without
+// running f. Watch does not disconnect the device, whatever happens.
+//
+// f runs in the calling goroutine with a context that is cancelled (cause:
+// a message arrived) when a message arrives; Watch returns once f has
+// returned, so f must honour its context. f's error is returned as it is,
+// unless a message won. A panic in f is returned as a *Crash of kind
+// CrashPanic, and then any message stays queued.
+//
+// It fails with ErrDeviceDown if the device has disconnected, ErrBusy if it
+// is already running a task, and ErrNilArg for a nil ctx or f.
+func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, error)) (Watched[T], error) {
+	var w Watched[T]
+	if h == nil || h.d == nil {
+		return w, &DeviceError{Op: "watch", Err: ErrInvalid}
+	}
+	d := h.d
+	if ctx == nil || f == nil {
+		return w, &DeviceError{Op: "watch", Device: d.id, Err: ErrNilArg}
+	}
+	d.mu.Lock()
+	if err := d.startLocked("watch"); err != nil {
+		d.mu.Unlock()
+		return w, err
+	}
+	if m, ok := d.inbox.pop(); ok {
+		d.mu.Unlock()
+		return Watched[T]{Message: m, Messaged: true}, nil
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	d.state = stateWatching
+	d.cancel = cancel
+	d.mu.Unlock()
+	defer func() {
+		// Runs on return, panic and Goexit alike: the device goes back to
+		// idle unless something took it down meanwhile.
+		d.mu.Lock()
+		if d.state == stateWatching {
+			d.state = stateIdle
+			d.cancel = nil
+		}
+		d.mu.Unlock()
+		cancel(nil)
+		runtime.KeepAlive(h)
+	}()
+
+	var pf *Fault
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				pf = &Fault{Kind: FaultPanic, Value: r, Stack: stack()}
+			}
+		}()
+		w.Value, err = f(wctx)
+	}()
+	if pf != nil {
+		return Watched[T]{}, &Crash{Kind: CrashPanic, Fault: pf}
+	}
+	d.mu.Lock()
+	m, ok := d.inbox.pop()
+	if ok && d.inbox.len() > 0 {
+		d.signalLocked()
+	}
+	d.mu.Unlock()
+	if ok {
+		return Watched[T]{Message: m, Messaged: true}, nil
+	}
+	return w, err
+}
