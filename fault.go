@@ -173,3 +173,16 @@ func (f *Fault) Is(target error) bool {
 	}
 	return t.Kind == f.Kind && t.Err == nil && t.Value == nil && t.Cause == nil && t.Device.IsZero()
 }
+
+// CascadeFault returns the fault of a device that goes down because the
+// device from, on which it depended, disconnected with cause. The result
+// keeps the root of the chain (see Fault.Root). Managed devices get such a
+// fault automatically; CascadeFault is for code that runs its own loop (a
+// supervisor, for instance) and must pass a dependency's failure on. It
+// returns nil if cause is nil.
+func CascadeFault(from DeviceID, cause *Fault) *Fault {
+	if cause == nil {
+		return nil
+	}
+	return cascade(from, cause)
+}
