@@ -20,6 +20,10 @@ const (
 	// CrashKilled: the device was disconnected with FaultKilled while the
 	// task ran (Crash.Device names who did it).
 	CrashKilled
+	// CrashDisconnected: the device was disconnected by Device.Disconnect
+	// or Device.Drop while the task ran; Crash.Fault is the fault it
+	// disconnected with (nil if cleanly).
+	CrashDisconnected
 )
 
 var crashKindNames = [...]string{
@@ -27,7 +31,8 @@ var crashKindNames = [...]string{
 	CrashError:    "error",
 	CrashPanic:    "panic",
 	CrashCascade:  "cascade",
-	CrashKilled:   "killed",
+	CrashKilled:       "killed",
+	CrashDisconnected: "disconnected",
 }
 
 // String returns the kind's lower-case name, e.g. "power off".
@@ -65,6 +70,11 @@ func (c *Crash) Error() string {
 		return fmt.Sprintf("backplane: crash: shutdown requested by %v", c.Device)
 	case CrashKilled:
 		return fmt.Sprintf("backplane: crash: killed by %v", c.Device)
+	case CrashDisconnected:
+		if c.Fault == nil {
+			return "backplane: crash: device disconnected while the task ran"
+		}
+		return "backplane: crash: device disconnected while the task ran: " + c.Fault.describe()
 	}
 	if c.Fault == nil {
 		return "backplane: crash: " + c.Kind.String()

@@ -29,24 +29,27 @@ import (
 // own. Linking, unlinking and delivering a notification each take one or two
 // short critical sections and allocate nothing in the common case.
 type Device struct {
-	d *device
+	d       *device
+	cleanup runtime.Cleanup // the drop safety net, stopped once the device is down
 }
 
-// device is the shared state behind a Device handle and its Lines.
+// device is the shared state behind a Device handle and its Lines. Its
+// layout is packed by hand: it is the per-device memory cost.
 type device struct {
 	mu    sync.Mutex
+	state devState // guarded by mu, like everything below but id and name
+	head  int32    // index of the first unread message in inbox
 	id    DeviceID
-	state devState
-	name  string
 
-	// Guarded by mu.
 	links  linkSet
-	inbox  queue
+	inbox  []Message               // FIFO; starts in slot
+	slot   [1]Message              // inline room for the first message
 	ready  chan struct{}           // made on demand; one token = "look at the inbox"
 	done   chan struct{}           // made on demand; closed at disconnect
 	cancel context.CancelCauseFunc // set while a task runs (Manage, Watch)
 	fault  *Fault                  // set at disconnect
-	crash  *Crash                  // set when the device is stopped on a managed task's behalf
+	crash  *Crash                  // set when the device goes down during a managed task
+	name   string
 }
 
 type devState uint8
@@ -89,8 +92,10 @@ func New(opts ...Option) *Device {
 	h := &Device{d: d}
 	// The safety net of rule 13: if the handle becomes unreachable while the
 	// device is connected, its watchers are told it was dropped. The cleanup
-	// holds the shared state, never the handle.
-	runtime.AddCleanup(h, (*device).drop, d)
+	// holds the shared state, never the handle. It is stopped when the device
+	// goes down through the handle, which keeps the runtime's per-span list
+	// of cleanups short when devices come and go quickly.
+	h.cleanup = runtime.AddCleanup(h, (*device).drop, d)
 	if hk := hook.Load(); hk != nil {
 		(*hk)(Event{Kind: EventCreated, Device: d.id, Name: d.name})
 	}
@@ -195,6 +200,7 @@ func (h *Device) Disconnect(err error) error {
 	if !h.d.disconnect(f, nil) {
 		return &DeviceError{Op: "disconnect", Device: h.d.id, Err: ErrDeviceDown}
 	}
+	h.cleanup.Stop()
 	return nil
 }
 
@@ -203,8 +209,8 @@ func (h *Device) Disconnect(err error) error {
 // times, so `defer d.Drop()` right after New guarantees no device is ever
 // forgotten on an early return.
 func (h *Device) Drop() {
-	if h != nil && h.d != nil {
-		h.d.drop()
+	if h != nil && h.d != nil && h.d.disconnect(dropFault, nil) {
+		h.cleanup.Stop()
 	}
 }
 
@@ -217,7 +223,7 @@ func (h *Device) Pending() int {
 	}
 	d := h.d
 	d.mu.Lock()
-	n := d.inbox.len()
+	n := d.pending()
 	d.mu.Unlock()
 	return n
 }
@@ -230,8 +236,8 @@ func (h *Device) TryReceive() (Message, bool) {
 	}
 	d := h.d
 	d.mu.Lock()
-	m, ok := d.inbox.pop()
-	if ok && d.inbox.len() > 0 {
+	m, ok := d.pop()
+	if ok && d.pending() > 0 {
 		d.signalLocked()
 	}
 	d.mu.Unlock()
@@ -246,10 +252,13 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 		return Message{}, &DeviceError{Op: "receive", Err: ErrInvalid}
 	}
 	d := h.d
+	if ctx == nil {
+		return Message{}, &DeviceError{Op: "receive", Device: d.id, Err: ErrNilArg}
+	}
 	for {
 		d.mu.Lock()
-		if m, ok := d.inbox.pop(); ok {
-			if d.inbox.len() > 0 {
+		if m, ok := d.pop(); ok {
+			if d.pending() > 0 {
 				d.signalLocked()
 			}
 			d.mu.Unlock()
@@ -288,7 +297,7 @@ func (h *Device) Ready() <-chan struct{} {
 func (d *device) readyLocked() chan struct{} {
 	if d.ready == nil {
 		d.ready = make(chan struct{}, 1)
-		if d.inbox.len() > 0 || d.state == stateDown {
+		if d.pending() > 0 || d.state == stateDown {
 			d.ready <- struct{}{}
 		}
 	}

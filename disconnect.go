@@ -12,6 +12,10 @@ func (d *device) disconnect(f *Fault, crash *Crash) bool {
 		d.mu.Unlock()
 		return false
 	}
+	if crash == nil && d.state == stateManaged {
+		// Disconnect or Drop called while a task runs: Manage reports it.
+		crash = &Crash{Kind: CrashDisconnected, Fault: f}
+	}
 	d.goDown(f, crash)
 	return true
 }
@@ -129,14 +133,14 @@ func (j *downJob) notify(p *device, more *[]downJob) {
 		p.mu.Unlock()
 		return
 	}
-	p.enqueueLocked(Message{kind: Disconnected, from: from.id, fault: j.fault})
+	p.enqueueLocked(Message{from: from.id, fault: j.fault})
 }
 
 // enqueueLocked puts m in d's inbox and wakes whoever waits for it. It is
 // called with d.mu held and unlocks it. Delivery never blocks and never
 // drops (rule 10).
 func (d *device) enqueueLocked(m Message) {
-	d.inbox.push(m)
+	d.push(m)
 	d.signalLocked()
 	var wake context.CancelCauseFunc
 	if d.state == stateWatching {

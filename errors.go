@@ -43,14 +43,25 @@ type LinkError struct {
 
 // Error formats the failed operation, the two devices and the reason.
 func (e *LinkError) Error() string {
+	if e == nil {
+		return "backplane: <nil LinkError>"
+	}
 	return fmt.Sprintf("backplane: %s %v -> %v: %v", e.Op, e.From, e.To, trimPrefix(e.Err))
 }
 
 // Unwrap returns the reason, one of the sentinel errors.
-func (e *LinkError) Unwrap() error { return e.Err }
+func (e *LinkError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 func trimPrefix(err error) string {
 	const p = "backplane: "
+	if err == nil {
+		return "<nil>"
+	}
 	s := err.Error()
 	if len(s) > len(p) && s[:len(p)] == p {
 		return s[len(p):]
@@ -68,11 +79,19 @@ type DeviceError struct {
 
 // Error formats the failed operation, the device and the reason.
 func (e *DeviceError) Error() string {
+	if e == nil {
+		return "backplane: <nil DeviceError>"
+	}
 	return fmt.Sprintf("backplane: %s %v: %v", e.Op, e.Device, trimPrefix(e.Err))
 }
 
 // Unwrap returns the reason, one of the sentinel errors.
-func (e *DeviceError) Unwrap() error { return e.Err }
+func (e *DeviceError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // ErrNilArg reports a nil context or a nil task function passed to Manage,
 // PartManage, Watch or Group.Spawn.

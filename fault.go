@@ -91,14 +91,28 @@ func cascade(from DeviceID, f *Fault) *Fault {
 // Root returns the first device of a cascade chain and its fault: the device
 // whose failure this one is a consequence of, however many hops away. For a
 // fault that is not a cascade, Root returns the zero DeviceID and f itself.
+// It takes constant time for cascades made by the backplane or by
+// CascadeFault.
 func (f *Fault) Root() (DeviceID, *Fault) {
 	if f == nil {
 		return DeviceID{}, nil
 	}
-	if f.Kind == FaultCascade && f.root != nil {
+	if f.Kind != FaultCascade {
+		return DeviceID{}, f
+	}
+	if f.root != nil {
 		return f.rootDev, f.root
 	}
-	return DeviceID{}, f
+	// A cascade built by hand, without CascadeFault: walk the chain, with a
+	// bound in case it was built into a cycle.
+	dev, r := f.Device, f.Cause
+	for i := 0; r != nil && r.Kind == FaultCascade && i < 1<<16; i++ {
+		if r.root != nil {
+			return r.rootDev, r.root
+		}
+		dev, r = r.Device, r.Cause
+	}
+	return dev, r
 }
 
 // Error describes the fault. For a cascade it names the device depended on
@@ -119,7 +133,7 @@ func (f *Fault) describe() string {
 		return fmt.Sprintf("task panicked: %v", f.Value)
 	case FaultCascade:
 		rd, r := f.Root()
-		if r == nil {
+		if r == nil || r.Kind == FaultCascade {
 			return fmt.Sprintf("cascade from %v", f.Device)
 		}
 		if rd == f.Device {

@@ -135,7 +135,7 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 		removed = removed || bm&mode.flip()&Monitor != 0
 		b.links.set(a, bm&^mode.flip())
 	}
-	if flush && mode&Monitor != 0 && a.inbox.removeDisconnected(b.id) {
+	if flush && mode&Monitor != 0 && a.removeDisconnected(b.id) {
 		removed = true
 	}
 	unlockPair(a, b)
@@ -174,7 +174,7 @@ func (l Line) Shutdown(from DeviceID) error {
 		d.goDown(nil, crash)
 		return nil
 	}
-	d.enqueueLocked(Message{kind: Shutdown, from: from})
+	d.enqueueLocked(Message{from: from, fault: shutdownMark})
 	return nil
 }
 

@@ -67,7 +67,7 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 		return err
 	}
 	if crash := d.drainLocked(); crash != nil {
-		runtime.KeepAlive(h)
+		h.cleanup.Stop()
 		return crash
 	}
 	tctx, cancel := context.WithCancelCause(ctx)
@@ -85,6 +85,9 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 	returned = true
 	crash := d.finishManaged(res, pf, part)
 	cancel(nil)
+	if !part || crash != nil {
+		h.cleanup.Stop() // the device is down
+	}
 	runtime.KeepAlive(h)
 	return crash
 }
@@ -105,12 +108,12 @@ func (d *device) startLocked(op string) error {
 // takes the device down, unlocks d.mu and returns the crash.
 func (d *device) drainLocked() *Crash {
 	for {
-		m, ok := d.inbox.pop()
+		m, ok := d.pop()
 		if !ok {
 			return nil
 		}
 		switch {
-		case m.kind == Shutdown:
+		case m.fault == shutdownMark:
 			crash := &Crash{Kind: CrashPowerOff, Device: m.from}
 			d.goDown(nil, crash)
 			return crash
@@ -139,20 +142,11 @@ func runTask(ctx context.Context, task func(context.Context) error) (err error, 
 func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 	d.mu.Lock()
 	if d.state == stateDown {
-		// Someone else ended the device while the task ran: report why. If it
-		// was the task itself (Disconnect on its own device), report its
-		// result; the device is already down and cannot say more.
+		// Something ended the device while the task ran (a shutdown
+		// request, a cascade, Kill, Disconnect or Drop): it recorded why.
 		crash := d.crash
 		d.mu.Unlock()
-		switch {
-		case crash != nil:
-			return crash
-		case pf != nil:
-			return &Crash{Kind: CrashPanic, Fault: pf}
-		case res != nil:
-			return &Crash{Kind: CrashError, Fault: ErrorFault(res)}
-		}
-		return nil
+		return crash
 	}
 	switch {
 	case pf != nil:

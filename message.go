@@ -31,13 +31,24 @@ func (k MessageKind) String() string {
 // a forged Disconnected into an inbox. The zero Message is not a message;
 // its Kind is 0.
 type Message struct {
-	kind  MessageKind
 	from  DeviceID
-	fault *Fault
+	fault *Fault // shutdownMark for a Shutdown request
 }
 
+// shutdownMark marks a Shutdown request in Message.fault, which keeps a
+// Message at two words. It is never handed out.
+var shutdownMark = &Fault{}
+
 // Kind says whether the message is Disconnected or Shutdown.
-func (m Message) Kind() MessageKind { return m.kind }
+func (m Message) Kind() MessageKind {
+	switch {
+	case m.fault == shutdownMark:
+		return Shutdown
+	case !m.from.IsZero():
+		return Disconnected
+	}
+	return 0
+}
 
 // From is the device that disconnected (Disconnected) or that requested the
 // shutdown (Shutdown; the zero DeviceID if it came from outside a device).
@@ -45,67 +56,69 @@ func (m Message) From() DeviceID { return m.from }
 
 // Fault is the fault the sender disconnected with, or nil when it
 // disconnected cleanly or when the message is a Shutdown request.
-func (m Message) Fault() *Fault { return m.fault }
+func (m Message) Fault() *Fault {
+	if m.fault == shutdownMark {
+		return nil
+	}
+	return m.fault
+}
 
 // String describes the message, e.g. "disconnected #3 (task error: boom)".
 func (m Message) String() string {
-	switch {
-	case m.kind == Disconnected && m.fault != nil:
-		return fmt.Sprintf("disconnected %v (%s)", m.from, m.fault.describe())
-	case m.kind == Disconnected:
-		return fmt.Sprintf("disconnected %v (clean)", m.from)
-	case m.kind == Shutdown:
+	switch m.Kind() {
+	case Shutdown:
 		return fmt.Sprintf("shutdown requested by %v", m.from)
+	case Disconnected:
+		if m.fault != nil {
+			return fmt.Sprintf("disconnected %v (%s)", m.from, m.fault.describe())
+		}
+		return fmt.Sprintf("disconnected %v (clean)", m.from)
 	}
 	return "<no message>"
 }
 
-// queue is a device's inbox: FIFO, unbounded, never dropping. The first
-// message lives in the device itself (slot), so the common case of one
-// pending notification allocates nothing.
-type queue struct {
-	buf  []Message
-	head int
-	slot [1]Message
+// The inbox is FIFO, unbounded and never drops (rule 10). Its fields live in
+// the device (inbox, head, slot) to keep the device small; the first message
+// goes in slot, so the common case of one pending notification allocates
+// nothing. All of these are called with d.mu held.
+
+func (d *device) pending() int { return len(d.inbox) - int(d.head) }
+
+func (d *device) push(m Message) {
+	if d.inbox == nil {
+		d.inbox = d.slot[:0]
+	}
+	if len(d.inbox) == cap(d.inbox) && d.head > 0 {
+		n := copy(d.inbox, d.inbox[d.head:])
+		clear(d.inbox[n:])
+		d.inbox, d.head = d.inbox[:n], 0
+	}
+	d.inbox = append(d.inbox, m)
 }
 
-func (q *queue) len() int { return len(q.buf) - q.head }
-
-func (q *queue) push(m Message) {
-	if q.buf == nil {
-		q.buf = q.slot[:0]
-	}
-	if len(q.buf) == cap(q.buf) && q.head > 0 {
-		n := copy(q.buf, q.buf[q.head:])
-		clear(q.buf[n:])
-		q.buf, q.head = q.buf[:n], 0
-	}
-	q.buf = append(q.buf, m)
-}
-
-func (q *queue) pop() (Message, bool) {
-	if q.head >= len(q.buf) {
+func (d *device) pop() (Message, bool) {
+	if int(d.head) >= len(d.inbox) {
 		return Message{}, false
 	}
-	m := q.buf[q.head]
-	q.buf[q.head] = Message{}
-	q.head++
-	if q.head == len(q.buf) {
-		q.buf, q.head = q.buf[:0], 0
+	m := d.inbox[d.head]
+	d.inbox[d.head] = Message{}
+	d.head++
+	if int(d.head) == len(d.inbox) {
+		d.inbox, d.head = d.inbox[:0], 0
 	}
 	return m, true
 }
 
 // removeDisconnected removes the queued Disconnected message from id, if
 // any, and reports whether it found one.
-func (q *queue) removeDisconnected(id DeviceID) bool {
-	for i := q.head; i < len(q.buf); i++ {
-		if q.buf[i].kind == Disconnected && q.buf[i].from == id {
-			copy(q.buf[i:], q.buf[i+1:])
-			q.buf[len(q.buf)-1] = Message{}
-			q.buf = q.buf[:len(q.buf)-1]
-			if q.head == len(q.buf) {
-				q.buf, q.head = q.buf[:0], 0
+func (d *device) removeDisconnected(id DeviceID) bool {
+	for i := int(d.head); i < len(d.inbox); i++ {
+		if m := d.inbox[i]; m.from == id && m.fault != shutdownMark {
+			copy(d.inbox[i:], d.inbox[i+1:])
+			d.inbox[len(d.inbox)-1] = Message{}
+			d.inbox = d.inbox[:len(d.inbox)-1]
+			if int(d.head) == len(d.inbox) {
+				d.inbox, d.head = d.inbox[:0], 0
 			}
 			return true
 		}

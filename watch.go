@@ -25,8 +25,9 @@ type Watched[T any] struct {
 // unless a message won. A panic in f is returned as a *Crash of kind
 // CrashPanic, and then any message stays queued.
 //
-// It fails with ErrDeviceDown if the device has disconnected, ErrBusy if it
-// is already running a task, and ErrNilArg for a nil ctx or f.
+// It fails with ErrDeviceDown if the device has disconnected (also when
+// that happens while f runs and f returns no error), ErrBusy if it is
+// already running a task, and ErrNilArg for a nil ctx or f.
 func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, error)) (Watched[T], error) {
 	var w Watched[T]
 	if h == nil || h.d == nil {
@@ -41,7 +42,10 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 		d.mu.Unlock()
 		return w, err
 	}
-	if m, ok := d.inbox.pop(); ok {
+	if m, ok := d.pop(); ok {
+		if d.pending() > 0 {
+			d.signalLocked()
+		}
 		d.mu.Unlock()
 		return Watched[T]{Message: m, Messaged: true}, nil
 	}
@@ -76,13 +80,19 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 		return Watched[T]{}, &Crash{Kind: CrashPanic, Fault: pf}
 	}
 	d.mu.Lock()
-	m, ok := d.inbox.pop()
-	if ok && d.inbox.len() > 0 {
+	m, ok := d.pop()
+	if ok && d.pending() > 0 {
 		d.signalLocked()
 	}
+	down := d.state == stateDown
 	d.mu.Unlock()
 	if ok {
 		return Watched[T]{Message: m, Messaged: true}, nil
+	}
+	if down && err == nil {
+		// The device was disconnected while f ran (Kill, Disconnect): f's
+		// context was cancelled for that, so say so.
+		err = &DeviceError{Op: "watch", Device: d.id, Err: ErrDeviceDown}
 	}
 	return w, err
 }
