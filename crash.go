@@ -27,10 +27,10 @@ const (
 )
 
 var crashKindNames = [...]string{
-	CrashPowerOff: "power off",
-	CrashError:    "error",
-	CrashPanic:    "panic",
-	CrashCascade:  "cascade",
+	CrashPowerOff:     "power off",
+	CrashError:        "error",
+	CrashPanic:        "panic",
+	CrashCascade:      "cascade",
 	CrashKilled:       "killed",
 	CrashDisconnected: "disconnected",
 }
