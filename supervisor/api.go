@@ -1,0 +1,183 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/backplane-go/backplane"
+)
+
+// ChildState is a child's state as reported by Children.
+type ChildState uint8
+
+// The child states.
+const (
+	// ChildRunning: its task is running (or its device went down and the
+	// supervisor is waiting for the task to return).
+	ChildRunning ChildState = iota + 1
+	// ChildRestarting: it ended and a restart is pending (backoff, or a
+	// retry after a failed start).
+	ChildRestarting
+	// ChildStopped: it is not running and will not be restarted unless
+	// RestartChild is called.
+	ChildStopped
+)
+
+// String returns "running", "restarting" or "stopped".
+func (s ChildState) String() string {
+	switch s {
+	case ChildRunning:
+		return "running"
+	case ChildRestarting:
+		return "restarting"
+	case ChildStopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("ChildState(%d)", uint8(s))
+}
+
+// ChildInfo describes one child, as reported by Children.
+type ChildInfo struct {
+	ID          string         // the child's ID
+	State       ChildState     // running, restarting or stopped
+	Line        backplane.Line // the child's device while running; the zero Line otherwise
+	Generation  uint64         // how many times it was started
+	Restart     Restart        // its restart type
+	Significant bool           // whether its end can shut the supervisor down
+	Supervisor  bool           // the child is a nested supervisor
+}
+
+// Counts is what Count reports (OTP's count_children).
+type Counts struct {
+	Specs       int // children known, in any state
+	Active      int // children running
+	Supervisors int // children that are nested supervisors
+	Workers     int // the other children
+}
+
+type reqOp uint8
+
+const (
+	opAdd reqOp = iota + 1
+	opTerminate
+	opRestart
+	opDelete
+	opChildren
+	opCount
+)
+
+// request is one run-time API call, handled by the supervisor's loop.
+type request struct {
+	op    reqOp
+	id    string
+	spec  ChildSpec
+	reply chan reply // buffered 1: the loop's answer never blocks
+}
+
+type reply struct {
+	id       string
+	err      error
+	children []ChildInfo
+	counts   Counts
+}
+
+// call hands q to the current run and waits for the answer. It waits for
+// a first run to start; once the supervisor has run, a call while it is
+// not running fails with ErrNotRunning.
+func (s *Supervisor) call(ctx context.Context, q *request) (reply, error) {
+	if !s.usable() {
+		return reply{}, errUnusable
+	}
+	if ctx == nil {
+		return reply{}, &backplane.DeviceError{Op: "call", Err: backplane.ErrNilArg}
+	}
+	if ctx.Err() != nil {
+		return reply{}, context.Cause(ctx)
+	}
+	q.reply = make(chan reply, 1)
+	for {
+		s.mu.Lock()
+		r, ran := s.cur, s.ran
+		s.mu.Unlock()
+		if r == nil {
+			if ran {
+				return reply{}, ErrNotRunning
+			}
+			select {
+			case <-s.first:
+				continue
+			case <-ctx.Done():
+				return reply{}, context.Cause(ctx)
+			}
+		}
+		select {
+		case r.reqs <- q:
+			select {
+			case a := <-q.reply:
+				return a, a.err
+			case <-ctx.Done():
+				return reply{}, context.Cause(ctx)
+			}
+		case <-r.quit:
+			// That run ended (detached before quit closed); look again.
+		case <-ctx.Done():
+			return reply{}, context.Cause(ctx)
+		}
+	}
+}
+
+// AddChild adds a child and starts it, after the children already there.
+// It returns the child's ID, generated under the Dynamic strategy when
+// spec.ID is empty. It fails with a *ConfigError for an invalid spec,
+// ErrAlreadyExists for an ID in use, and a *StartError if the child failed
+// to start, in which case it is not added.
+//
+// It blocks until the child has started (its Starter.Start, or a nested
+// supervisor's own start, has returned) or ctx is done; returning early
+// does not cancel the addition.
+func (s *Supervisor) AddChild(ctx context.Context, spec ChildSpec) (string, error) {
+	a, err := s.call(ctx, &request{op: opAdd, spec: spec})
+	return a.id, err
+}
+
+// TerminateChild stops a child: it asks it to shut down and waits for it
+// up to its grace. A Temporary child, and any child of a Dynamic
+// supervisor, is then removed; any other stays known as stopped, for
+// RestartChild or DeleteChild. It fails with ErrNotFound, or with an error
+// matching ErrAbandoned if the child had to be abandoned. Terminating a
+// stopped child is a no-op. It blocks until the child is stopped or
+// abandoned, or ctx is done.
+func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
+	_, err := s.call(ctx, &request{op: opTerminate, id: id})
+	return err
+}
+
+// RestartChild starts again a child that is stopped (or waiting for a
+// restart). It fails with ErrNotFound, ErrRunning if the child is running,
+// a *StartError if it failed to start, and errors.ErrUnsupported under the
+// Dynamic strategy. It blocks until the child has started, or ctx is done.
+func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
+	_, err := s.call(ctx, &request{op: opRestart, id: id})
+	return err
+}
+
+// DeleteChild forgets a stopped child. It fails with ErrNotFound,
+// ErrRunning if the child is running or waiting for a restart, and
+// errors.ErrUnsupported under the Dynamic strategy (whose stopped children
+// are removed already).
+func (s *Supervisor) DeleteChild(ctx context.Context, id string) error {
+	_, err := s.call(ctx, &request{op: opDelete, id: id})
+	return err
+}
+
+// Children lists the children in start order, with their state.
+func (s *Supervisor) Children(ctx context.Context) ([]ChildInfo, error) {
+	a, err := s.call(ctx, &request{op: opChildren})
+	return a.children, err
+}
+
+// Count counts the children (OTP's count_children).
+func (s *Supervisor) Count(ctx context.Context) (Counts, error) {
+	a, err := s.call(ctx, &request{op: opCount})
+	return a.counts, err
+}

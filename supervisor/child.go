@@ -1,0 +1,275 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/backplane-go/backplane"
+)
+
+// errNotStarted is the start error of a child whose task ended before it
+// could report that it had started, without saying why.
+var errNotStarted = errors.New("supervisor: child ended before it started")
+
+// errGoexit is what a child is reported to have returned when its task
+// ended its goroutine with runtime.Goexit instead of returning.
+var errGoexit = errors.New("supervisor: child task called runtime.Goexit")
+
+// selfKey is the context key under which a worker finds its own Line.
+type selfKey struct{}
+
+// Self returns the Line of the child device a worker runs under, from the
+// context its Serve (or Start) was given, so that it can link itself to
+// the devices it depends on: Self(ctx).Link(dep, backplane.Monitor) makes
+// a fault of dep cascade to the child. It reports false for a context that
+// did not come from a supervisor.
+func Self(ctx context.Context) (backplane.Line, bool) {
+	l, ok := ctx.Value(selfKey{}).(backplane.Line)
+	return l, ok
+}
+
+// child is one child spec and its state, owned by the run's loop.
+type child struct {
+	spec       ChildSpec
+	prev, next *child
+	state      ChildState
+	gen        uint64
+	cur        *proc // the running generation; nil when none
+	idle       *proc // a finished generation whose runner waits for the next one
+	removed    bool
+}
+
+// proc is one generation of a child: one device, one goroutine.
+type proc struct {
+	c        *child
+	gen      uint64
+	line     backplane.Line
+	rn       *runnerState  // the goroutine that runs it
+	endMu    sync.Mutex    // guards ended and done
+	ended    bool          // its task has returned
+	done     chan struct{} // made when it is abandoned; closed when its task has returned
+	started  chan error    // buffered 1: the start result, sent once; nil when there is no start step
+	stopping bool          // the supervisor asked it to stop
+	down     bool          // its device went down under it
+	deadline time.Time     // parallel stop: when to abandon it
+	graceAt  time.Time     // its device went down: when to abandon it
+	graceIdx int           // its index in the run's graceHeap; -1 if not there
+}
+
+// end records that p's task has returned.
+func (p *proc) end() {
+	p.endMu.Lock()
+	p.ended = true
+	if p.done != nil {
+		close(p.done)
+	}
+	p.endMu.Unlock()
+}
+
+// doneChan returns a channel closed when p's task has returned, made on
+// demand: only an abandoned generation is waited for this way, so the
+// common case allocates nothing.
+func (p *proc) doneChan() chan struct{} {
+	p.endMu.Lock()
+	defer p.endMu.Unlock()
+	if p.done == nil {
+		p.done = make(chan struct{})
+		if p.ended {
+			close(p.done)
+		}
+	}
+	return p.done
+}
+
+func (p *proc) instance() Instance {
+	return Instance{Child: p.c.spec.ID, Device: p.line.ID(), Generation: p.gen}
+}
+
+// push appends c to the children, in start order.
+func (r *run) push(c *child) {
+	r.children[c.spec.ID] = c
+	c.prev = r.tail
+	if r.tail != nil {
+		r.tail.next = c
+	} else {
+		r.head = c
+	}
+	r.tail = c
+	c.state = ChildStopped
+}
+
+// remove forgets c. It must not be running.
+func (r *run) remove(c *child) {
+	if c.removed {
+		return
+	}
+	c.removed = true
+	r.release(c)
+	delete(r.children, c.spec.ID)
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		r.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		r.tail = c.prev
+	}
+	c.state = ChildStopped
+}
+
+// startProc starts a new generation of c and waits until it has started
+// (or failed to). On success c is running.
+func (r *run) startProc(c *child) error {
+	dev := backplane.New(backplane.WithName(c.spec.ID))
+	// Peer: the child watches the supervisor, so a supervisor fault
+	// cascades to it at once; the supervisor watches the child, to learn
+	// at once when its device goes down.
+	if err := dev.Link(r.dev, backplane.Peer); err != nil {
+		_ = dev.Disconnect(nil) // never linked, never ran: nobody to tell
+		return err
+	}
+	c.gen++
+	p := &proc{c: c, gen: c.gen, line: dev.Line(), graceIdx: -1}
+	// Only a Starter or a nested supervisor has a start step to wait for. A
+	// plain Service is started once its goroutine is: if it ends at once,
+	// that is an exit, handled as any other.
+	_, hasStart := c.spec.Service.(Starter)
+	if hasStart || c.spec.isSupervisor() {
+		p.started = make(chan error, 1)
+	}
+	r.byDev[dev.ID()] = p
+	if prev := c.idle; prev != nil {
+		c.idle = nil
+		p.rn = prev.rn
+		p.rn.next <- handoff{p: p, dev: dev} // buffered: the runner is waiting for it
+	} else {
+		p.rn = &runnerState{next: make(chan handoff, 1)}
+		r.runners.Add(1)
+		go r.runner(p, dev)
+	}
+	if p.started == nil {
+		c.cur = p
+		c.state = ChildRunning
+		return nil
+	}
+	if err := <-p.started; err != nil {
+		// The task is over; take its exit so that it is accounted for. Its
+		// Disconnected message is handled later.
+		e, _ := r.awaitExit(p, Infinity)
+		r.idle(e)
+		return err
+	}
+	c.cur = p
+	c.state = ChildRunning
+	return nil
+}
+
+// runner is a child's goroutine. It runs one generation, reports its exit,
+// then waits to be handed the next generation of the same child or to be
+// released. Reusing the goroutine keeps its grown stack: a restart then
+// costs a channel send rather than a new goroutine whose stack grows again
+// through Manage, which is most of a restart's cost.
+func (r *run) runner(p *proc, dev *backplane.Device) {
+	rn := p.rn
+	defer r.disown(rn)
+	for r.runGen(p, dev) {
+		select {
+		case h, ok := <-rn.next:
+			if !ok {
+				return
+			}
+			p, dev = h.p, h.dev
+		case <-r.quit:
+			return
+		}
+	}
+}
+
+// runnerState is what the loop keeps of a runner between generations.
+type runnerState struct {
+	next     chan handoff // buffered 1: its next generation; closed to let it end
+	disowned atomic.Bool  // it no longer counts in run.runners
+}
+
+// disown takes rn out of the runners the run waits for: when it ends, or
+// when the loop abandons it, whichever comes first.
+func (r *run) disown(rn *runnerState) {
+	if rn.disowned.CompareAndSwap(false, true) {
+		r.runners.Done()
+	}
+}
+
+// handoff gives a waiting runner its next generation.
+type handoff struct {
+	p   *proc
+	dev *backplane.Device
+}
+
+// runGen runs generation p on dev, which it owns, and reports its exit. It
+// reports false when the runner must end: the run is over, or the task
+// ended the goroutine with runtime.Goexit (t.FailNow, for instance), in
+// which case the exit is still reported, from a deferred call.
+func (r *run) runGen(p *proc, dev *backplane.Device) (again bool) {
+	signalled, returned := false, false
+	var res error
+	defer func() {
+		if !returned {
+			res = errGoexit
+		}
+		if !signalled && p.started != nil {
+			if res == nil {
+				res = errNotStarted
+			}
+			p.started <- res
+		}
+		p.end()
+		r.exits.put(exit{p: p, err: res, fault: dev.Fault(), last: !returned})
+		again = returned
+	}()
+	switch svc := p.c.spec.Service.(type) {
+	case *Supervisor:
+		res = svc.run(r.ctx, dev, func(err error) {
+			signalled = true
+			p.started <- err
+		})
+	default:
+		ctx := context.WithValue(r.ctx, selfKey{}, p.line)
+		res = dev.Manage(ctx, func(ctx context.Context) error {
+			if st, ok := svc.(Starter); ok {
+				if err := st.Start(ctx); err != nil {
+					return err
+				}
+			}
+			if p.started != nil {
+				signalled = true
+				p.started <- nil
+			}
+			return svc.Serve(ctx)
+		})
+	}
+	returned = true
+	return false // set by the deferred call
+}
+
+// idle records that p's runner, whose exit the loop has just taken, waits
+// for c's next generation. A runner that is ending is not kept.
+func (r *run) idle(e exit) {
+	c := e.p.c
+	r.release(c)
+	if !e.last && !c.removed {
+		c.idle = e.p
+	}
+}
+
+// release lets c's waiting runner, if any, end.
+func (r *run) release(c *child) {
+	if c.idle != nil {
+		close(c.idle.rn.next)
+		c.idle = nil
+	}
+}

@@ -1,0 +1,107 @@
+// Package supervisor builds Erlang/OTP supervision trees on the backplane:
+// a supervisor starts children in order, restarts them by a strategy when
+// they end, gives up when they fail too often, and stops them in reverse
+// order, each fully stopped before the next.
+//
+// # The model
+//
+// A child is a [Service] (Serve(ctx) error; [Func] adapts a closure)
+// described by a [ChildSpec]: an ID, a [Restart] type (Permanent,
+// Transient, Temporary), a shutdown grace (a duration, [Infinity] or
+// [BrutalKill]) and a significant flag. Each run of a child has a device of
+// its own, linked both ways with the supervisor's device: the supervisor is
+// told at once when the child's device goes down, and the child goes down
+// at once (a cascade) when the supervisor faults. A child finds its own
+// Line with [Self] to link itself to what it depends on.
+//
+// A [Supervisor] is itself a device with its loop, so trees nest: put a
+// *Supervisor in a ChildSpec. It is not a managed device, because it must
+// not be cascaded by the faults of its own children; but it behaves like
+// one to the outside. It stops (children first, in reverse start order,
+// then its device) when asked to shut down; it gives up when the restart
+// intensity is exceeded, stopping its children and then disconnecting with
+// a *[RestartLimitError], so its parent sees a fault and applies its own
+// strategy: that is escalation. A device it watches that faults takes it
+// down at once, with a cascade, and its children with it.
+//
+//	db, _ := supervisor.New(supervisor.WithName("db"), supervisor.WithChildren(
+//		supervisor.ChildSpec{ID: "pool", Service: pool},
+//	))
+//	root, _ := supervisor.New(supervisor.WithStrategy(supervisor.RestForOne),
+//		supervisor.WithChildren(
+//			supervisor.ChildSpec{ID: "db", Service: db},
+//			supervisor.ChildSpec{ID: "web", Service: supervisor.Func(serveHTTP)},
+//		))
+//	err := root.Serve(ctx)
+//
+// # Strategies
+//
+// [OneForOne] restarts the child that ended. [OneForAll] stops the others
+// and restarts all of them; [RestForOne] stops and restarts those started
+// after it. [Dynamic] (OTP's simple_one_for_one) is for children added at
+// run time with [Supervisor.AddChild]: they restart one for one, and on
+// shutdown they are all asked at once and waited for in parallel.
+//
+// Every restart counts against the intensity ([WithIntensity]): at most N
+// restarts in a period, across all children, a group restart counting
+// once and every retry of a failed start counting again. A restart can
+// wait for a jittered exponential backoff ([WithBackoff]); the supervisor
+// keeps handling its messages meanwhile, and a restart whose start fails is
+// retried through its loop, never by blocking it.
+//
+// # Stopping, and what Go cannot do
+//
+// A child is stopped when its task has returned, not merely when its
+// device has gone down. To stop a child the supervisor requests its
+// shutdown (its device disconnects at once and its context is cancelled)
+// and waits for its goroutine up to its grace. Go cannot kill a goroutine:
+// a task that ignores its context past its grace is abandoned. Its device
+// is killed (FaultKilled), a [ChildAbandoned] event reports it, the call
+// that stopped it says it was not stopped ([ErrAbandoned]), and the
+// supervisor moves on; the goroutine itself runs until it returns, and
+// [Supervisor.WaitAbandoned] waits for it. The same grace applies to a
+// child whose device went down under it (a cascade) while its task runs.
+//
+// While the supervisor waits for a child to stop, nothing is dropped:
+// other children's exits, shutdown requests and API calls wait (in its
+// exit queue, its device's inbox and its request channel) and are handled
+// afterwards, each source in order. A child reporting its exit never waits
+// for the supervisor.
+//
+// # Starting
+//
+// Children start in order. A Service may implement [Starter]: its Start
+// runs in the child's goroutine before Serve, and the supervisor waits for
+// it before starting the next child (a nested supervisor is started when
+// its own children are). If a child fails to start, those already started
+// are stopped in reverse order and Serve returns a *[StartError] naming it.
+//
+// # Auto-shutdown
+//
+// As in OTP 24, children can be significant: with [AnySignificant] the
+// supervisor shuts itself down when one of them ends by itself and is not
+// restarted, with [AllSignificant] when all of them have. [New] rejects the
+// combinations OTP rejects.
+//
+// # Events
+//
+// One hook ([WithEventHook]) receives typed events: [ChildStarted],
+// [ChildRestarted], [ChildExited] (with the child's fault),
+// [ChildStartFailed], [ChildAbandoned], [RestartLimitReached] and
+// [AutoShutdownTriggered]. Each offers Type, String and Map, so that the
+// same stream feeds logs, metrics and an observer. Events name a child's
+// run by its ID, device and generation: a device is never reused, so a
+// stale notification can never be taken for a newer run.
+//
+// # Cost
+//
+// A restart (the child fails, is restarted and running again) costs about
+// 5µs of CPU time and 15 allocations (900 bytes), most of it the new
+// generation's device, link and Manage; measured wall time is 6 to 15µs
+// on a busy two-core machine, 3 to 5 times a bare goroutine restarted in a
+// loop with no devices, links, events or bookkeeping (BenchmarkSupervisor).
+// A child's goroutine is reused from one generation to the next. Adding
+// and stopping a dynamic child costs tens of microseconds, most of it the
+// round trip of the synchronous AddChild; every step is linear in the
+// number of children (BenchmarkDynamic).
+package supervisor
