@@ -90,3 +90,28 @@ func (c *Crash) Unwrap() error {
 	}
 	return c.Fault
 }
+
+// crashFault is a Crash and the Fault it carries, made in one allocation on
+// the paths that need both at once (a task's error, a cascade).
+type crashFault struct {
+	c Crash
+	f Fault
+}
+
+// errorCrash returns the crash of a task that returned err; its Fault is the
+// FaultError the device disconnects with.
+func errorCrash(err error) *Crash {
+	cf := &crashFault{f: Fault{Kind: FaultError, Err: err}}
+	cf.c = Crash{Kind: CrashError, Fault: &cf.f}
+	return &cf.c
+}
+
+// cascadeCrash returns the crash of a managed device that depended on from,
+// which disconnected with cause; its Fault is the FaultCascade the device
+// disconnects with.
+func cascadeCrash(from DeviceID, cause *Fault) *Crash {
+	cf := new(crashFault)
+	cf.f.setCascade(from, cause)
+	cf.c = Crash{Kind: CrashCascade, Device: from, Fault: &cf.f}
+	return &cf.c
+}

@@ -265,6 +265,7 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 			return m, nil
 		}
 		if d.state == stateDown {
+			d.signalLocked() // pass the wake-up on to any other receiver
 			d.mu.Unlock()
 			return Message{}, &DeviceError{Op: "receive", Device: d.id, Err: ErrDeviceDown}
 		}

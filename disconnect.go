@@ -128,8 +128,8 @@ func (j *downJob) notify(p *device, more *[]downJob) {
 			p.mu.Unlock()
 			return
 		}
-		cf := cascade(from.id, j.fault)
-		*more = append(*more, p.takeDownLocked(cf, &Crash{Kind: CrashCascade, Device: from.id, Fault: cf}))
+		crash := cascadeCrash(from.id, j.fault)
+		*more = append(*more, p.takeDownLocked(crash.Fault, crash))
 		p.mu.Unlock()
 		return
 	}

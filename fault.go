@@ -81,11 +81,16 @@ func ErrorFault(err error) *Fault { return &Fault{Kind: FaultError, Err: err} }
 // cascade returns the fault of a device that depended on from, which
 // disconnected with f.
 func cascade(from DeviceID, f *Fault) *Fault {
-	c := &Fault{Kind: FaultCascade, Device: from, Cause: f, rootDev: from, root: f}
+	c := new(Fault)
+	c.setCascade(from, f)
+	return c
+}
+
+func (c *Fault) setCascade(from DeviceID, f *Fault) {
+	*c = Fault{Kind: FaultCascade, Device: from, Cause: f, rootDev: from, root: f}
 	if f.Kind == FaultCascade && f.root != nil {
 		c.rootDev, c.root = f.rootDev, f.root
 	}
-	return c
 }
 
 // Root returns the first device of a cascade chain and its fault: the device

@@ -9,10 +9,13 @@ import (
 // Device linked to a parent (Erlang's spawn_link), and owns those
 // goroutines: Wait waits for all of them to return.
 //
-// The zero Group is ready to use. A Group is safe for concurrent use; it
-// must not be copied after first use.
+// The zero Group is ready to use. A Group is safe for concurrent use,
+// including Spawn while another goroutine waits; it must not be copied after
+// first use.
 type Group struct {
-	wg sync.WaitGroup
+	mu      sync.Mutex
+	running int
+	idle    chan struct{} // made by a waiter; closed when running drops to zero
 }
 
 // Spawn creates a Device named by opts, links parent to it in mode (seen
@@ -32,13 +35,39 @@ func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task 
 		d.d.disconnect(nil, nil) // never linked, never ran: nobody to tell
 		return Line{}, err
 	}
-	g.wg.Add(1)
+	g.mu.Lock()
+	g.running++
+	g.mu.Unlock()
 	go func() {
-		defer g.wg.Done()
+		defer g.done()
 		_ = d.Manage(ctx, task) // the outcome reaches the parent through the link
 	}()
 	return d.Line(), nil
 }
 
-// Wait blocks until every task started by Spawn has returned.
-func (g *Group) Wait() { g.wg.Wait() }
+func (g *Group) done() {
+	g.mu.Lock()
+	g.running--
+	if g.running == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+	g.mu.Unlock()
+}
+
+// Wait blocks until no task started by Spawn is running. A Spawn that
+// overlaps Wait may or may not be waited for; one that happens after Wait
+// returns is not.
+func (g *Group) Wait() {
+	g.mu.Lock()
+	for g.running > 0 {
+		if g.idle == nil {
+			g.idle = make(chan struct{})
+		}
+		idle := g.idle
+		g.mu.Unlock()
+		<-idle
+		g.mu.Lock()
+	}
+	g.mu.Unlock()
+}

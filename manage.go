@@ -118,9 +118,8 @@ func (d *device) drainLocked() *Crash {
 			d.goDown(nil, crash)
 			return crash
 		case m.fault != nil:
-			cf := cascade(m.from, m.fault)
-			crash := &Crash{Kind: CrashCascade, Device: m.from, Fault: cf}
-			d.goDown(cf, crash)
+			crash := cascadeCrash(m.from, m.fault)
+			d.goDown(crash.Fault, crash)
 			return crash
 		}
 	}
@@ -154,9 +153,8 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 		d.goDown(pf, crash)
 		return crash
 	case res != nil:
-		f := ErrorFault(res)
-		crash := &Crash{Kind: CrashError, Fault: f}
-		d.goDown(f, crash)
+		crash := errorCrash(res)
+		d.goDown(crash.Fault, crash)
 		return crash
 	case part:
 		d.state = stateIdle
