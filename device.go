@@ -84,18 +84,25 @@ func WithName(name string) Option { return nameOption(name) }
 
 // New creates a connected Device with a fresh DeviceID, no links and an
 // empty inbox.
-func New(opts ...Option) *Device {
+func New(opts ...Option) *Device { return newDevice(true, opts) }
+
+// newDevice makes a device. guard adds the garbage collector's safety net;
+// Group.Spawn leaves it out, because its goroutine holds the handle until
+// Manage has disconnected the device, so the net could never fire.
+func newDevice(guard bool, opts []Option) *Device {
 	d := &device{id: nextID()}
 	for _, o := range opts {
 		o.apply(d)
 	}
 	h := &Device{d: d}
-	// The safety net of rule 13: if the handle becomes unreachable while the
-	// device is connected, its watchers are told it was dropped. The cleanup
-	// holds the shared state, never the handle. It is stopped when the device
-	// goes down through the handle, which keeps the runtime's per-span list
-	// of cleanups short when devices come and go quickly.
-	h.cleanup = runtime.AddCleanup(h, (*device).drop, d)
+	if guard {
+		// The safety net of rule 13: if the handle becomes unreachable while
+		// the device is connected, its watchers are told it was dropped. The
+		// cleanup holds the shared state, never the handle. It is stopped when
+		// the device goes down through the handle, which keeps the runtime's
+		// per-span list of cleanups short when devices come and go quickly.
+		h.cleanup = runtime.AddCleanup(h, (*device).drop, d)
+	}
 	if hk := hook.Load(); hk != nil {
 		(*hk)(Event{Kind: EventCreated, Device: d.id, Name: d.name})
 	}

@@ -30,7 +30,7 @@ func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task 
 	if ctx == nil || task == nil {
 		return Line{}, &DeviceError{Op: "spawn", Err: ErrNilArg}
 	}
-	d := New(opts...)
+	d := newDevice(false, opts)
 	if err := lineOf(parent).Link(d, mode); err != nil {
 		d.d.disconnect(nil, nil) // never linked, never ran: nobody to tell
 		return Line{}, err
