@@ -1,0 +1,150 @@
+// Package observer shows a running backplane: a Recorder turns the
+// backplane's events into a live model of devices, links, faults and
+// supervision trees, Handler serves that model as a web page and a JSON
+// API, and Logger writes the same events to log/slog. Metrics for
+// Prometheus live in the nested module observer/prom, so that core users
+// never pull in client_golang.
+//
+// # Recording
+//
+// The backplane has one process-wide hook (backplane.SetHook). Install the
+// Recorder's Record method there, alone or with other consumers through
+// Hooks, and feed supervisor events to RecordSupervisor:
+//
+//	rec := observer.NewRecorder()
+//	logger := observer.NewLogger(slog.Default(), observer.WithNames(rec))
+//	prev := backplane.SetHook(observer.Hooks(rec.Record, logger.Record))
+//	defer func() { backplane.SetHook(prev) }()
+//
+// Backplane events carry no time: the Recorder stamps each with its clock
+// when the hook runs. They carry no Line either, so the Recorder cannot ask
+// a device to shut down unless it is given a Line with Recorder.Track.
+//
+// Disconnected devices stay in the model for a while (WithRetention,
+// WithMaxDown) so the page can show what went down; their faults stay
+// longer, in a ring of recent faults (WithFaultBuffer) beside the ring of
+// recent events (WithEventBuffer).
+//
+// # Serving
+//
+// Handler returns an http.Handler; it never registers itself anywhere.
+// Serve it on a loopback address, or mount it on an existing mux:
+//
+//	go http.ListenAndServe("127.0.0.1:6060", observer.Handler(rec))
+//	mux.Handle("/debug/backplane/", http.StripPrefix("/debug/backplane", observer.Handler(rec)))
+//
+// Routes, relative to where the handler is mounted:
+//
+//	GET  /               the page (HTML, JS and CSS embedded; no CDN)
+//	GET  /api/snapshot   the model as JSON
+//	GET  /api/events     the live event stream (server-sent events)
+//	POST /api/shutdown   ask a device to shut down (only with WithShutdown)
+//
+// Query parameters are decimal integers, each given at most once; an
+// unknown, repeated, malformed or out-of-range parameter gets a 400 with a
+// JSON body {"error": "..."}:
+//
+//	/api/snapshot?limit=N    at most N devices, alive first (1..100000, default 5000)
+//	/api/snapshot?events=N   at most N recent events and faults (0..100000, default 200)
+//	/api/snapshot?device=ID  only device ID, its peers, supervisor and children (404 if unknown)
+//	/api/snapshot?since=SEQ  only events and faults with seq > SEQ
+//	/api/events?since=SEQ    stream events with seq > SEQ (or the Last-Event-ID header)
+//	/api/shutdown?device=ID  the device to stop
+//
+// For example:
+//
+//	curl -s 'http://127.0.0.1:6060/api/snapshot?limit=100&events=20'
+//	curl -sN 'http://127.0.0.1:6060/api/events?since=0'
+//	curl -s -X POST 'http://127.0.0.1:6060/api/shutdown?device=42'
+//
+// # The snapshot
+//
+// /api/snapshot returns a Snapshot:
+//
+//	{
+//	  "time": "2026-11-27T00:00:00Z",   // when it was taken
+//	  "seq": 1234,                      // the last event's sequence number
+//	  "stats": {"alive": 3, "down": 1, "links": 2, "created": 4,
+//	            "disconnects": {"panic": 1}, "shutdown_requests": 0,
+//	            "child_starts": 2, "child_exits": 0, "restarts": 1,
+//	            "restart_limits": 0, "abandoned": 0, "start_failures": 0, "events": 1234},
+//	  "devices": [{
+//	    "id": 7, "name": "db", "state": "alive",   // or "down"
+//	    "since": "...", "down_at": "...",          // down_at only when down
+//	    "fault": {...},                            // only when down with a fault
+//	    "links": [{"peer": 8, "mode": "monitor"}], // monitor: 7 watches 8; notify: 8 watches 7; peer: both
+//	    "supervisor": 2, "children": [9, 10],      // supervision tree, when fed
+//	    "is_supervisor": true, "restarts": 1, "restart_limit": false,
+//	    "abandoned": false, "tracked": true        // tracked: shutdown can be requested
+//	  }],
+//	  "omitted": 0,                     // devices left out by limit
+//	  "events": [{"seq": 1233, "time": "...", "kind": "disconnected",
+//	              "device": 9, "name": "worker", "fault": {...},
+//	              "text": "#9 disconnected: cascade from #7 ... [worker]"}],
+//	  "faults": [...],                  // recent faulted disconnects, abandoned
+//	                                    // children and restart limits, oldest first
+//	  "shutdown": false                 // whether POST /api/shutdown is enabled
+//	}
+//
+// IDs are backplane.DeviceID.Seq values. Empty fields are left out. An
+// event's kind is a backplane.EventKind ("created", "linked", "unlinked",
+// "disconnected", "shutdown requested") or a SupervisorEventKind ("child
+// started", ...); link events have "peer" and "mode", supervisor events
+// have "supervisor" and the child as "device". A fault is
+//
+//	{"kind": "cascade", "error": "backplane: cascade from #7 (root #3: task panicked: boom)",
+//	 "chain": [{"device": 7, "name": "db", "kind": "cascade"}, {"device": 3, "kind": "panic"}],
+//	 "root_device": 3,
+//	 "root": {"kind": "panic", "error": "...", "panic": "boom", "stack": "goroutine 12 [running]: ..."}}
+//
+// where chain runs from the device depended on to the root (each hop with
+// the kind of its own fault), and a panic fault carries "panic" and
+// "stack" (at most MaxStack bytes).
+//
+// # The event stream
+//
+// /api/events is a text/event-stream. Each message is either
+//
+//	id: 1240
+//	event: events
+//	data: [EventInfo, ...]     (the events after the last one sent, oldest first)
+//
+// or, when the client fell so far behind that events left the ring (or
+// asks for events after a sequence number the recorder has not reached, as
+// a browser does after the process restarted),
+//
+//	event: reset
+//	data: {"seq": 1240}        (take a new snapshot)
+//
+// Messages are at least WithUpdateInterval apart (events are batched); a
+// comment line is sent every 15 seconds to keep the connection open. The
+// stream ends when the client goes away.
+//
+// # The page
+//
+// The page loads a snapshot, then follows the event stream (it falls back
+// to polling the snapshot without EventSource), and reloads the snapshot
+// every ten seconds to drop forgotten devices. It draws devices on a
+// canvas with a force layout (springs along links and supervision edges,
+// grid-based repulsion, so a step costs about as much as the devices and
+// links), coloured by state: alive, down cleanly, down with a fault, down
+// in a cascade; supervisors have a ring. It draws at most 4000 devices,
+// alive first; a list view and a name filter reach the rest. Side panels
+// show the feed of recent faults with their cascade chains and panic
+// stacks, the supervision tree, the selected device and the event log.
+//
+// # Shutdown requests
+//
+// By default everything is read-only. WithShutdown enables POST
+// /api/shutdown and a "request shutdown" button on the selected device,
+// which calls backplane.Line.Shutdown on a Line given to Recorder.Track.
+// Anyone who can reach the handler can then stop devices, so protect it:
+// bind the server to 127.0.0.1, or wrap the handler in your own
+// authentication middleware, e.g.
+//
+//	h := observer.Handler(rec, observer.WithShutdown())
+//	http.Handle("/debug/backplane/", requireAdmin(http.StripPrefix("/debug/backplane", h)))
+//
+// Cross-origin POSTs are refused (http.CrossOriginProtection), so a page
+// on another site cannot use a visitor's browser to reach the endpoint.
+package observer

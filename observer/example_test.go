@@ -1,0 +1,172 @@
+package observer_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+
+	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/observer"
+	"github.com/backplane-go/backplane/supervisor"
+)
+
+func ExampleRecorder() {
+	rec := observer.NewRecorder()
+	prev := backplane.SetHook(rec.Record)
+	defer func() { backplane.SetHook(prev) }()
+
+	db := backplane.New(backplane.WithName("db"))
+	api := backplane.New(backplane.WithName("api"))
+	defer api.Drop()
+	_ = api.Link(db, backplane.Monitor) // api watches db
+	_ = db.Disconnect(errors.New("connection refused"))
+
+	s := rec.Snapshot(observer.SnapshotOptions{})
+	for _, d := range s.Devices {
+		fmt.Printf("%s: %s, %d links", d.Name, d.State, len(d.Links))
+		if d.Fault != nil {
+			fmt.Printf(", %s", d.Fault.Error)
+		}
+		fmt.Println()
+	}
+	fmt.Println("alive:", s.Stats.Alive, "down:", s.Stats.Down, "disconnects:", s.Stats.Disconnects)
+	// Output:
+	// api: alive, 0 links
+	// db: down, 0 links, backplane: task error: connection refused
+	// alive: 1 down: 1 disconnects: map[error:1]
+}
+
+func ExampleRecorder_RecordSupervisor() {
+	rec := observer.NewRecorder()
+	prev := backplane.SetHook(rec.Record)
+	defer func() { backplane.SetHook(prev) }()
+
+	sup := backplane.New(backplane.WithName("sup"))
+	defer sup.Drop()
+	child := backplane.New()
+	defer child.Drop()
+	// What a supervisor reports, through its own hook.
+	rec.RecordSupervisor(observer.SupervisorEvent{
+		Kind:       observer.ChildStarted,
+		Supervisor: sup.ID(),
+		Child:      child.ID(),
+		ChildName:  "worker",
+	})
+
+	s := rec.Snapshot(observer.SnapshotOptions{})
+	for _, d := range s.Devices {
+		fmt.Printf("%s: supervisor=%v children=%d\n", d.Name, d.IsSupervisor, len(d.Children))
+	}
+	// Output:
+	// sup: supervisor=true children=1
+	// worker: supervisor=false children=0
+}
+
+func ExampleHandler() {
+	rec := observer.NewRecorder()
+	prev := backplane.SetHook(rec.Record)
+	defer func() { backplane.SetHook(prev) }()
+	d := backplane.New(backplane.WithName("worker"))
+	defer d.Drop()
+
+	h := observer.Handler(rec) // read-only; serve it on 127.0.0.1
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/snapshot?limit=10&events=0", nil))
+	var s observer.Snapshot
+	_ = json.Unmarshal(w.Body.Bytes(), &s)
+	fmt.Println(w.Code, s.Devices[0].Name, s.Devices[0].State, len(s.Events))
+
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/snapshot?limit=lots", nil))
+	fmt.Print(w.Code, " ", w.Body)
+	// Output:
+	// 200 worker alive 0
+	// 400 {"error":"observer: parameter \"limit\": want an integer from 1 to 100000, got \"lots\""}
+}
+
+func ExampleLogger() {
+	// Device IDs and times vary from run to run; leave them out here.
+	drop := func(_ []string, a slog.Attr) slog.Attr {
+		switch a.Key {
+		case slog.TimeKey, "device", "peer", "from", "root":
+			return slog.Attr{}
+		}
+		return a
+	}
+	l := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: drop}))
+	rec := observer.NewRecorder()
+	logger := observer.NewLogger(l, observer.WithNames(rec))
+	prev := backplane.SetHook(observer.Hooks(rec.Record, logger.Record))
+	defer func() { backplane.SetHook(prev) }()
+
+	db := backplane.New(backplane.WithName("db"))
+	api := backplane.New(backplane.WithName("api"))
+	_ = api.Link(db, backplane.Monitor)
+	_ = db.Disconnect(errors.New("connection refused"))
+	_ = api.Disconnect(nil)
+	// Output:
+	// level=WARN msg="backplane disconnected" event=disconnected name=db fault.kind=error fault.error="backplane: task error: connection refused"
+	// level=INFO msg="backplane disconnected" event=disconnected name=api
+}
+
+func ExampleHooks() {
+	rec := observer.NewRecorder()
+	count := 0
+	prev := backplane.SetHook(observer.Hooks(rec.Record, func(backplane.Event) { count++ }))
+	defer func() { backplane.SetHook(prev) }()
+
+	backplane.New().Drop()
+	fmt.Println(count, "events;", rec.Stats().Disconnects["drop"], "dropped")
+	// Output: 2 events; 1 dropped
+}
+
+func ExampleForSupervisor() {
+	rec := observer.NewRecorder()
+	prev := backplane.SetHook(rec.Record)
+	defer func() { backplane.SetHook(prev) }()
+
+	started := make(chan struct{}, 2)
+	record := observer.ForSupervisor(rec.RecordSupervisor)
+	hook := func(e supervisor.Event) {
+		record(e)
+		if e.Type() == supervisor.EventChildStarted {
+			started <- struct{}{}
+		}
+	}
+	idle := supervisor.Func(func(ctx context.Context) error {
+		<-ctx.Done()
+		return nil
+	})
+	sup, _ := supervisor.New(supervisor.WithName("root"), supervisor.WithEventHook(hook),
+		supervisor.WithChildren(
+			supervisor.ChildSpec{ID: "db", Service: idle},
+			supervisor.ChildSpec{ID: "web", Service: idle},
+		))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sup.Serve(ctx) }()
+	<-started
+	<-started
+
+	s := rec.Snapshot(observer.SnapshotOptions{})
+	names := map[uint64]string{}
+	for _, d := range s.Devices {
+		names[d.ID] = d.Name
+	}
+	for _, d := range s.Devices {
+		if d.IsSupervisor {
+			fmt.Print(d.Name, " supervises")
+			for _, c := range d.Children {
+				fmt.Print(" ", names[c])
+			}
+			fmt.Println()
+		}
+	}
+	cancel()
+	<-done
+	// Output: root supervises db web
+}

@@ -1,0 +1,53 @@
+package observer
+
+import "github.com/backplane-go/backplane"
+
+// Hooks returns one backplane.Hook that calls each non-nil hook in turn,
+// in order, so several consumers (a Recorder, a Logger, a metrics
+// collector) can share the single process-wide hook:
+//
+//	prev := backplane.SetHook(observer.Hooks(rec.Record, logger.Record))
+//	defer func() { backplane.SetHook(prev) }()
+//
+// It returns nil when no hook is non-nil, and the hook itself when only
+// one is. The returned hook allocates nothing per event.
+func Hooks(hooks ...backplane.Hook) backplane.Hook {
+	hs := make([]backplane.Hook, 0, len(hooks))
+	for _, h := range hooks {
+		if h != nil {
+			hs = append(hs, h)
+		}
+	}
+	switch len(hs) {
+	case 0:
+		return nil
+	case 1:
+		return hs[0]
+	}
+	return func(e backplane.Event) {
+		for _, h := range hs {
+			h(e)
+		}
+	}
+}
+
+// SupervisorHooks is Hooks for supervisor events.
+func SupervisorHooks(hooks ...SupervisorHook) SupervisorHook {
+	hs := make([]SupervisorHook, 0, len(hooks))
+	for _, h := range hooks {
+		if h != nil {
+			hs = append(hs, h)
+		}
+	}
+	switch len(hs) {
+	case 0:
+		return nil
+	case 1:
+		return hs[0]
+	}
+	return func(e SupervisorEvent) {
+		for _, h := range hs {
+			h(e)
+		}
+	}
+}
