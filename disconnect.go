@@ -85,7 +85,7 @@ func (j *downJob) finish(more *[]downJob) {
 		j.cancel(j.cause)
 	}
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventDisconnected, Device: j.d.id, Fault: j.fault})
+		(*hk)(Event{Kind: EventDisconnected, Device: j.d.id, Line: Line{j.d}, Fault: j.fault})
 	}
 	if j.links.many != nil {
 		for p := range j.links.many {

@@ -44,6 +44,7 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind   EventKind
 	Device DeviceID // the device the event is about
+	Line   Line     // a Line to Device, for acting on it (e.g. an observer's shutdown button)
 	Name   string   // EventCreated: the device's name, if any
 	Peer   DeviceID // the other device of a link, or the shutdown requester
 	Mode   LinkMode // EventLinked, EventUnlinked

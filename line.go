@@ -96,7 +96,7 @@ func (l Line) Link(other Linkable, mode LinkMode) error {
 	}
 	unlockPair(a, b)
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventLinked, Device: a.id, Peer: b.id, Mode: mode})
+		(*hk)(Event{Kind: EventLinked, Device: a.id, Line: Line{a}, Peer: b.id, Mode: mode})
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 	unlockPair(a, b)
 	if removed {
 		if hk := hook.Load(); hk != nil {
-			(*hk)(Event{Kind: EventUnlinked, Device: a.id, Peer: b.id, Mode: mode})
+			(*hk)(Event{Kind: EventUnlinked, Device: a.id, Line: Line{a}, Peer: b.id, Mode: mode})
 		}
 	}
 	return removed, nil
@@ -162,7 +162,7 @@ func (l Line) Shutdown(from DeviceID) error {
 		return &LinkError{Op: "shutdown", From: from, Err: ErrInvalid}
 	}
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventShutdownRequested, Device: d.id, Peer: from})
+		(*hk)(Event{Kind: EventShutdownRequested, Device: d.id, Line: Line{d}, Peer: from})
 	}
 	d.mu.Lock()
 	switch d.state {

@@ -17,8 +17,10 @@
 //	defer func() { backplane.SetHook(prev) }()
 //
 // Backplane events carry no time: the Recorder stamps each with its clock
-// when the hook runs. They carry no Line either, so the Recorder cannot ask
-// a device to shut down unless it is given a Line with Recorder.Track.
+// when the hook runs. EventCreated carries the device's Line, which the
+// Recorder keeps (a Line never keeps a device from being dropped) so that it
+// can ask the device to shut down; devices made before the hook was
+// installed can be handed over with Recorder.Track.
 //
 // Disconnected devices stay in the model for a while (WithRetention,
 // WithMaxDown) so the page can show what went down; their faults stay
@@ -137,7 +139,7 @@
 //
 // By default everything is read-only. WithShutdown enables POST
 // /api/shutdown and a "request shutdown" button on the selected device,
-// which calls backplane.Line.Shutdown on a Line given to Recorder.Track.
+// which calls backplane.Line.Shutdown on the Line the Recorder keeps for it.
 // Anyone who can reach the handler can then stop devices, so protect it:
 // bind the server to 127.0.0.1, or wrap the handler in your own
 // authentication middleware, e.g.

@@ -138,9 +138,16 @@ func renumber(t testing.TB, body []byte, base uint64) []byte {
 }
 
 func TestHandlerStatus(t *testing.T) {
-	rec := newRecorder(t)
+	// d is made before the recorder is installed, so the recorder learns of
+	// it only through a link: it knows the device but holds no Line to it.
 	d := backplane.New()
 	defer d.Drop()
+	rec := newRecorder(t)
+	seen := backplane.New()
+	defer seen.Drop()
+	if err := seen.Link(d, backplane.Monitor); err != nil {
+		t.Fatal(err)
+	}
 	id := strconv.FormatUint(d.ID().Seq(), 10)
 	ro := observer.Handler(rec)
 	rw := observer.Handler(rec, observer.WithShutdown())

@@ -143,6 +143,7 @@ func (r *Recorder) Record(e backplane.Event) {
 		d = r.devLocked(e.Device, now)
 		if d != nil {
 			d.name = e.Name
+			d.line = e.Line
 		}
 	case backplane.EventLinked, backplane.EventUnlinked:
 		d = r.devLocked(e.Device, now)

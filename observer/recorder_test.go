@@ -226,11 +226,17 @@ func TestRecorderEvents(t *testing.T) {
 }
 
 func TestRecorderShutdown(t *testing.T) {
+	// other is made before the recorder is installed: the recorder learns of
+	// it through a link only, and holds no Line to it. d is tracked from its
+	// EventCreated, and Track is then a no-op for it.
+	other := backplane.New()
+	defer other.Drop()
 	rec := newRecorder(t)
 	d := backplane.New()
 	defer d.Drop()
-	other := backplane.New()
-	defer other.Drop()
+	if err := d.Link(other, backplane.Monitor); err != nil {
+		t.Fatal(err)
+	}
 	rec.Track(d, nil, backplane.Line{})
 	if err := rec.RequestShutdown(d.ID()); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,9 @@ import (
 )
 
 // Track makes the recorder hold a Line to each device, so that the page
-// can request its shutdown (see WithShutdown): a *backplane.Device, a
+// can request its shutdown (see WithShutdown). Devices created while the
+// recorder is installed are tracked from their EventCreated already; Track
+// is for those made before. It takes a *backplane.Device, a
 // backplane.Line, or anything else with a Line, such as a
 // *supervisor.Supervisor once it is served. A value with a Name method
 // also gives the device's name. Devices that are already down are ignored; the Line is
