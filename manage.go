@@ -145,6 +145,9 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 		// request, a cascade, Kill, Disconnect or Drop): it recorded why.
 		crash := d.crash
 		d.mu.Unlock()
+		if crash == nil { // every path that takes a managed device down sets one
+			panic("backplane: managed device went down without a crash")
+		}
 		return crash
 	}
 	switch {
