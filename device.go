@@ -104,7 +104,7 @@ func newDevice(guard bool, opts []Option) *Device {
 		h.cleanup = runtime.AddCleanup(h, (*device).drop, d)
 	}
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventCreated, Device: d.id, Line: Line{d}, Name: d.name})
+		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}
 	return h
 }

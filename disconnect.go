@@ -23,7 +23,8 @@ func (d *device) disconnect(f *Fault, crash *Crash) bool {
 // goDown is called with d.mu held and d connected. It unlocks d.mu, then
 // tells every watcher.
 func (d *device) goDown(f *Fault, crash *Crash) {
-	j := d.takeDownLocked(f, crash)
+	var j downJob
+	d.takeDownLocked(&j, f, crash)
 	d.mu.Unlock()
 	j.run()
 }
@@ -42,11 +43,11 @@ type downJob struct {
 // marks the device down, takes its links and closes Done, so that before any
 // notification goes out the device is observably gone (rule 11) and every
 // later link attempt fails (rule 4).
-func (d *device) takeDownLocked(f *Fault, crash *Crash) downJob {
+func (d *device) takeDownLocked(j *downJob, f *Fault, crash *Crash) {
 	d.state = stateDown
 	d.fault = f
 	d.crash = crash
-	j := downJob{d: d, links: d.links, fault: f, cancel: d.cancel}
+	*j = downJob{d: d, links: d.links, fault: f, cancel: d.cancel}
 	d.links = linkSet{}
 	d.cancel = nil
 	if d.done != nil {
@@ -61,21 +62,20 @@ func (d *device) takeDownLocked(f *Fault, crash *Crash) downJob {
 	default:
 		j.cause = ErrDeviceDown
 	}
-	return j
 }
 
 // run finishes j and every cascade it sets off. Cascades are kept on an
 // explicit stack rather than by recursion, so a chain of any length runs in
 // constant goroutine stack, in the goroutine that started it: fault
 // propagation never waits on user code (rule 17).
-func (j downJob) run() {
+func (j *downJob) run() {
 	var more []downJob
 	for {
 		j.finish(&more)
 		if len(more) == 0 {
 			return
 		}
-		j = more[len(more)-1]
+		*j = more[len(more)-1]
 		more = more[:len(more)-1]
 	}
 }
@@ -85,18 +85,27 @@ func (j *downJob) finish(more *[]downJob) {
 		j.cancel(j.cause)
 	}
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventDisconnected, Device: j.d.id, Line: Line{j.d}, Fault: j.fault})
+		emit(hk, EventDisconnected, j.d, DeviceID{}, 0, j.fault)
 	}
 	if j.links.many != nil {
-		for p := range j.links.many {
-			j.notify(p, more)
-		}
+		j.notifyMany(more)
 		return
 	}
 	for _, l := range j.links.few {
 		if l.peer != nil {
 			j.notify(l.peer, more)
 		}
+	}
+}
+
+// notifyMany is finish for a device with many links. It is a function of its
+// own so that the map iterator's stack space is not paid on the common path:
+// the disconnect path runs in tasks' goroutines, whose stacks start small.
+//
+//go:noinline
+func (j *downJob) notifyMany(more *[]downJob) {
+	for p := range j.links.many {
+		j.notify(p, more)
 	}
 }
 
@@ -128,12 +137,22 @@ func (j *downJob) notify(p *device, more *[]downJob) {
 			p.mu.Unlock()
 			return
 		}
-		crash := cascadeCrash(from.id, j.fault)
-		*more = append(*more, p.takeDownLocked(crash.Fault, crash))
-		p.mu.Unlock()
+		j.cascadeLocked(p, more)
 		return
 	}
 	p.enqueueLocked(Message{from: from.id, fault: j.fault})
+}
+
+// cascadeLocked takes the managed device p down because it depended on j.d,
+// and queues the rest of its disconnect on more. It is called with p.mu held
+// and unlocks it. It is kept out of notify to keep notify's frame small.
+//
+//go:noinline
+func (j *downJob) cascadeLocked(p *device, more *[]downJob) {
+	crash := cascadeCrash(j.d.id, j.fault)
+	*more = append(*more, downJob{})
+	p.takeDownLocked(&(*more)[len(*more)-1], crash.Fault, crash)
+	p.mu.Unlock()
 }
 
 // enqueueLocked puts m in d's inbox and wakes whoever waits for it. It is

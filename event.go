@@ -99,3 +99,17 @@ func SetHook(h Hook) Hook {
 	}
 	return *old
 }
+
+// emit builds the Event and calls the hook with it. It is kept out of line,
+// and the Event is built here rather than by the callers, so that hot paths
+// reserve no stack space for an Event when no hook is set: the disconnect
+// path runs in tasks' goroutines, whose stacks start small.
+//
+//go:noinline
+func emit(hk *Hook, kind EventKind, d *device, peer DeviceID, mode LinkMode, f *Fault) {
+	e := Event{Kind: kind, Device: d.id, Line: Line{d}, Peer: peer, Mode: mode, Fault: f}
+	if kind == EventCreated {
+		e.Name = d.name
+	}
+	(*hk)(e)
+}

@@ -96,7 +96,7 @@ func (l Line) Link(other Linkable, mode LinkMode) error {
 	}
 	unlockPair(a, b)
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventLinked, Device: a.id, Line: Line{a}, Peer: b.id, Mode: mode})
+		emit(hk, EventLinked, a, b.id, mode, nil)
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 	unlockPair(a, b)
 	if removed {
 		if hk := hook.Load(); hk != nil {
-			(*hk)(Event{Kind: EventUnlinked, Device: a.id, Line: Line{a}, Peer: b.id, Mode: mode})
+			emit(hk, EventUnlinked, a, b.id, mode, nil)
 		}
 	}
 	return removed, nil
@@ -162,7 +162,7 @@ func (l Line) Shutdown(from DeviceID) error {
 		return &LinkError{Op: "shutdown", From: from, Err: ErrInvalid}
 	}
 	if hk := hook.Load(); hk != nil {
-		(*hk)(Event{Kind: EventShutdownRequested, Device: d.id, Line: Line{d}, Peer: from})
+		emit(hk, EventShutdownRequested, d, from, 0, nil)
 	}
 	d.mu.Lock()
 	switch d.state {

@@ -84,7 +84,11 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 	res, pf := runTask(tctx, task)
 	returned = true
 	crash := d.finishManaged(res, pf, part)
-	cancel(nil)
+	if crash != nil {
+		cancel(crash)
+	} else {
+		cancel(nil)
+	}
 	if !part || crash != nil {
 		h.cleanup.Stop() // the device is down
 	}
@@ -150,6 +154,10 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 		}
 		return crash
 	}
+	// The task has returned by itself: its context is cancelled by manage,
+	// after the notifications, in a shallow frame. (Cancelling it deep in the
+	// disconnect path made a fresh goroutine's small stack grow.)
+	d.cancel = nil
 	switch {
 	case pf != nil:
 		crash := &Crash{Kind: CrashPanic, Fault: pf}
@@ -161,7 +169,6 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 		return crash
 	case part:
 		d.state = stateIdle
-		d.cancel = nil
 		d.mu.Unlock()
 		return nil
 	}
