@@ -98,14 +98,14 @@ func (j *downJob) finish(more *[]downJob) {
 	}
 }
 
-// notifyMany is finish for a device with many links. It is a function of its
-// own so that the map iterator's stack space is not paid on the common path:
-// the disconnect path runs in tasks' goroutines, whose stacks start small.
+// notifyMany is finish for a device with many links, kept out of line so
+// that its stack space is not paid on the common path: the disconnect path
+// runs in tasks' goroutines, whose stacks start small.
 //
 //go:noinline
 func (j *downJob) notifyMany(more *[]downJob) {
-	for p := range j.links.many {
-		j.notify(p, more)
+	for _, l := range j.links.many.list {
+		j.notify(l.peer, more)
 	}
 }
 

@@ -9,16 +9,28 @@ type link struct {
 }
 
 // linkSet holds a device's links. Most devices have one or two, which live
-// inline in the device; past that the set moves to a map, so linking and
-// unlinking stay O(1) however many edges a device has.
+// inline in the device; past that the set moves to a linkTable, so linking
+// and unlinking stay O(1) however many edges a device has.
 type linkSet struct {
 	few  [2]link
-	many map[*device]LinkMode
+	many *linkTable
+}
+
+// linkTable is a dense list of links with an index by peer. The list keeps
+// a disconnect's walk over thousands of watchers sequential in memory (in
+// link order, which is mostly allocation order), where walking a map would
+// jump around the heap; the index keeps lookups and removals O(1).
+type linkTable struct {
+	index map[*device]int32 // position of each peer in list
+	list  []link
 }
 
 func (s *linkSet) get(p *device) LinkMode {
-	if s.many != nil {
-		return s.many[p]
+	if t := s.many; t != nil {
+		if i, ok := t.index[p]; ok {
+			return t.list[i].mode
+		}
+		return 0
 	}
 	for i := range s.few {
 		if s.few[i].peer == p {
@@ -30,12 +42,8 @@ func (s *linkSet) get(p *device) LinkMode {
 
 // set records mode for p; a zero mode removes p.
 func (s *linkSet) set(p *device, mode LinkMode) {
-	if s.many != nil {
-		if mode == 0 {
-			delete(s.many, p)
-		} else {
-			s.many[p] = mode
-		}
+	if t := s.many; t != nil {
+		t.set(p, mode)
 		return
 	}
 	free := -1
@@ -61,17 +69,38 @@ func (s *linkSet) set(p *device, mode LinkMode) {
 		s.few[free] = link{peer: p, mode: mode}
 		return
 	}
-	s.many = make(map[*device]LinkMode, 2*len(s.few))
+	t := &linkTable{index: make(map[*device]int32, 2*len(s.few)), list: make([]link, 0, 2*len(s.few))}
 	for _, l := range s.few {
-		s.many[l.peer] = l.mode
+		t.set(l.peer, l.mode)
 	}
+	t.set(p, mode)
 	s.few = [len(s.few)]link{}
-	s.many[p] = mode
+	s.many = t
+}
+
+func (t *linkTable) set(p *device, mode LinkMode) {
+	i, ok := t.index[p]
+	switch {
+	case ok && mode != 0:
+		t.list[i].mode = mode
+	case ok: // remove: move the last link into the hole
+		last := len(t.list) - 1
+		if int(i) != last {
+			t.list[i] = t.list[last]
+			t.index[t.list[i].peer] = i
+		}
+		t.list[last] = link{}
+		t.list = t.list[:last]
+		delete(t.index, p)
+	case mode != 0:
+		t.index[p] = int32(len(t.list))
+		t.list = append(t.list, link{peer: p, mode: mode})
+	}
 }
 
 func (s *linkSet) len() int {
 	if s.many != nil {
-		return len(s.many)
+		return len(s.many.list)
 	}
 	n := 0
 	for _, l := range s.few {
@@ -80,4 +109,18 @@ func (s *linkSet) len() int {
 		}
 	}
 	return n
+}
+
+// links returns the links in the set; a copy, for inspection (tests).
+func (s *linkSet) links() []link {
+	if s.many != nil {
+		return append([]link(nil), s.many.list...)
+	}
+	var out []link
+	for _, l := range s.few {
+		if l.peer != nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -1105,16 +1105,8 @@ func mtCheck(r *mtRun) []string {
 		d.h.d.mu.Lock()
 		nl := d.h.d.links.len()
 		var peers []*device
-		if d.h.d.links.many != nil {
-			for p := range d.h.d.links.many {
-				peers = append(peers, p)
-			}
-		} else {
-			for _, l := range d.h.d.links.few {
-				if l.peer != nil {
-					peers = append(peers, l.peer)
-				}
-			}
+		for _, l := range d.h.d.links.links() {
+			peers = append(peers, l.peer)
 		}
 		d.h.d.mu.Unlock()
 		if !alive[x] && nl != 0 {

@@ -1,0 +1,46 @@
+package backplane
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestLinkSetModel drives a linkSet through random sets and removals across
+// the switch from inline entries to the table, and checks it against a map
+// after every step: same modes, same length, no duplicate or stale entry.
+func TestLinkSetModel(t *testing.T) {
+	for seed := range uint64(200) {
+		rng := rand.New(rand.NewPCG(seed, 0))
+		peers := make([]*device, 1+rng.IntN(12))
+		for i := range peers {
+			peers[i] = &device{id: DeviceID{n: uint64(i + 1)}}
+		}
+		var s linkSet
+		want := map[*device]LinkMode{}
+		for step := range 200 {
+			p := peers[rng.IntN(len(peers))]
+			m := LinkMode(rng.IntN(4)) // 0 removes
+			s.set(p, m)
+			if m == 0 {
+				delete(want, p)
+			} else {
+				want[p] = m
+			}
+			if s.len() != len(want) {
+				t.Fatalf("seed %d step %d: len %d, want %d", seed, step, s.len(), len(want))
+			}
+			seen := map[*device]bool{}
+			for _, l := range s.links() {
+				if seen[l.peer] || want[l.peer] != l.mode {
+					t.Fatalf("seed %d step %d: entry %v/%v, want %v (seen before: %v)", seed, step, l.peer.id, l.mode, want[l.peer], seen[l.peer])
+				}
+				seen[l.peer] = true
+			}
+			for _, q := range peers {
+				if got := s.get(q); got != want[q] {
+					t.Fatalf("seed %d step %d: get(%v) = %v, want %v", seed, step, q.id, got, want[q])
+				}
+			}
+		}
+	}
+}
