@@ -40,7 +40,6 @@ func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task 
 	g.mu.Unlock()
 	go func() {
 		defer g.done()
-		presize()
 		_ = d.Manage(ctx, task) // the outcome reaches the parent through the link
 	}()
 	return d.Line(), nil
@@ -72,21 +71,3 @@ func (g *Group) Wait() {
 	}
 	g.mu.Unlock()
 }
-
-// presize grows a new goroutine's stack while it is still nearly empty.
-// Goroutines start with a 2 KiB stack, and a task's disconnect (notify the
-// watchers, wake their receivers) runs deeper than that: growing the stack
-// then copies every frame of Manage and the task, which cost as much as the
-// rest of a short task's whole life. Growing it first, with one frame on
-// it, is cheap.
-//
-//go:noinline
-func presize() {
-	var b [2048]byte
-	touch(b[:])
-}
-
-// touch keeps presize's array, and so its frame, from being optimised away.
-//
-//go:noinline
-func touch(b []byte) { b[len(b)-1] = 1 }

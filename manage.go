@@ -158,6 +158,9 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 	// after the notifications, in a shallow frame. (Cancelling it deep in the
 	// disconnect path made a fresh goroutine's small stack grow.)
 	d.cancel = nil
+	if !part || res != nil || pf != nil {
+		presize() // this goroutine is about to run a disconnect
+	}
 	switch {
 	case pf != nil:
 		crash := &Crash{Kind: CrashPanic, Fault: pf}
@@ -191,3 +194,23 @@ func (d *device) goexit(h *Device) {
 
 // stack returns the formatted stack of the calling goroutine.
 func stack() []byte { return debug.Stack() }
+
+// presize makes sure the goroutine has stack room for the disconnect that
+// follows a task's return (notify the watchers, wake their receivers),
+// while only Manage's own frames are on the stack. (A task ended by a
+// shutdown or a cascade skips it: whoever ended it ran the disconnect.) Goroutines start with a
+// 2 KiB stack and that path runs deeper: growing the stack in the middle of
+// it copies every frame on the way, which cost as much as the rest of a
+// short task's life. Growing it here copies two or three frames, and only
+// at the end of the task's life, so an idle task keeps its small stack.
+//
+//go:noinline
+func presize() {
+	var b [1536]byte
+	touch(b[:])
+}
+
+// touch keeps presize's array, and so its frame, from being optimised away.
+//
+//go:noinline
+func touch(b []byte) { b[len(b)-1] = 1 }
