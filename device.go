@@ -44,12 +44,26 @@ type device struct {
 	links  linkSet
 	inbox  []Message               // FIFO; starts in slot
 	slot   [1]Message              // inline room for the first message
-	ready  chan struct{}           // made on demand; one token = "look at the inbox"
-	done   chan struct{}           // made on demand; closed at disconnect
+	sig    *signals                // made on demand, by Ready, Receive or Done
 	cancel context.CancelCauseFunc // set while a task runs (Manage, Watch)
 	fault  *Fault                  // set at disconnect
 	crash  *Crash                  // set when the device goes down during a managed task
 	name   string
+}
+
+// signals are a device's channels, made only for devices whose owner waits
+// on them: most devices are read with TryReceive or Manage and never need
+// them, and keeping one pointer in the device saves a word on every device.
+type signals struct {
+	ready chan struct{} // one token = "look at the inbox"
+	done  chan struct{} // closed at disconnect
+}
+
+func (d *device) signalsLocked() *signals {
+	if d.sig == nil {
+		d.sig = new(signals)
+	}
+	return d.sig
 }
 
 type devState uint8
@@ -303,21 +317,22 @@ func (h *Device) Ready() <-chan struct{} {
 }
 
 func (d *device) readyLocked() chan struct{} {
-	if d.ready == nil {
-		d.ready = make(chan struct{}, 1)
+	sig := d.signalsLocked()
+	if sig.ready == nil {
+		sig.ready = make(chan struct{}, 1)
 		if d.pending() > 0 || d.state == stateDown {
-			d.ready <- struct{}{}
+			sig.ready <- struct{}{}
 		}
 	}
-	return d.ready
+	return sig.ready
 }
 
 // signalLocked drops a token in the ready channel if anyone has asked for
 // it. It never blocks: one pending token is enough to wake the reader.
 func (d *device) signalLocked() {
-	if d.ready != nil {
+	if d.sig != nil && d.sig.ready != nil {
 		select {
-		case d.ready <- struct{}{}:
+		case d.sig.ready <- struct{}{}:
 		default:
 		}
 	}

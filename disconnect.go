@@ -50,8 +50,8 @@ func (d *device) takeDownLocked(j *downJob, f *Fault, crash *Crash) {
 	*j = downJob{d: d, links: d.links, fault: f, cancel: d.cancel}
 	d.links = linkSet{}
 	d.cancel = nil
-	if d.done != nil {
-		close(d.done)
+	if d.sig != nil && d.sig.done != nil {
+		close(d.sig.done)
 	}
 	d.signalLocked() // wake a Receive waiting on an empty inbox
 	switch {
@@ -91,9 +91,9 @@ func (j *downJob) finish(more *[]downJob) {
 		j.notifyMany(more)
 		return
 	}
-	for _, l := range j.links.few {
-		if l.peer != nil {
-			j.notify(l.peer, more)
+	for _, p := range j.links.peers {
+		if p != nil {
+			j.notify(p, more)
 		}
 	}
 }

@@ -58,13 +58,14 @@ func (l Line) Done() <-chan struct{} {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.done == nil {
-		if d.state == stateDown {
-			return closedChan
-		}
-		d.done = make(chan struct{})
+	if d.state == stateDown && (d.sig == nil || d.sig.done == nil) {
+		return closedChan
 	}
-	return d.done
+	sig := d.signalsLocked()
+	if sig.done == nil {
+		sig.done = make(chan struct{})
+	}
+	return sig.done
 }
 
 // Link links l's device to other in the given mode, seen from l's device:

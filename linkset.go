@@ -9,11 +9,13 @@ type link struct {
 }
 
 // linkSet holds a device's links. Most devices have one or two, which live
-// inline in the device; past that the set moves to a linkTable, so linking
+// inline in the device (peers and modes in separate arrays, which packs the
+// set into four words); past that the set moves to a linkTable, so linking
 // and unlinking stay O(1) however many edges a device has.
 type linkSet struct {
-	few  [2]link
-	many *linkTable
+	peers [2]*device
+	many  *linkTable
+	modes [2]LinkMode
 }
 
 // linkTable is a dense list of links with an index by peer. The list keeps
@@ -32,9 +34,9 @@ func (s *linkSet) get(p *device) LinkMode {
 		}
 		return 0
 	}
-	for i := range s.few {
-		if s.few[i].peer == p {
-			return s.few[i].mode
+	for i, q := range s.peers {
+		if q == p {
+			return s.modes[i]
 		}
 	}
 	return 0
@@ -47,14 +49,13 @@ func (s *linkSet) set(p *device, mode LinkMode) {
 		return
 	}
 	free := -1
-	for i := range s.few {
-		switch s.few[i].peer {
+	for i, q := range s.peers {
+		switch q {
 		case p:
 			if mode == 0 {
-				s.few[i] = link{}
-			} else {
-				s.few[i].mode = mode
+				s.peers[i] = nil
 			}
+			s.modes[i] = mode
 			return
 		case nil:
 			if free < 0 {
@@ -66,16 +67,15 @@ func (s *linkSet) set(p *device, mode LinkMode) {
 		return
 	}
 	if free >= 0 {
-		s.few[free] = link{peer: p, mode: mode}
+		s.peers[free], s.modes[free] = p, mode
 		return
 	}
-	t := &linkTable{index: make(map[*device]int32, 2*len(s.few)), list: make([]link, 0, 2*len(s.few))}
-	for _, l := range s.few {
-		t.set(l.peer, l.mode)
+	t := &linkTable{index: make(map[*device]int32, 2*len(s.peers)), list: make([]link, 0, 2*len(s.peers))}
+	for i, q := range s.peers {
+		t.set(q, s.modes[i])
 	}
 	t.set(p, mode)
-	s.few = [len(s.few)]link{}
-	s.many = t
+	*s = linkSet{many: t}
 }
 
 func (t *linkTable) set(p *device, mode LinkMode) {
@@ -103,8 +103,8 @@ func (s *linkSet) len() int {
 		return len(s.many.list)
 	}
 	n := 0
-	for _, l := range s.few {
-		if l.peer != nil {
+	for _, q := range s.peers {
+		if q != nil {
 			n++
 		}
 	}
@@ -117,9 +117,9 @@ func (s *linkSet) links() []link {
 		return append([]link(nil), s.many.list...)
 	}
 	var out []link
-	for _, l := range s.few {
-		if l.peer != nil {
-			out = append(out, l)
+	for i, q := range s.peers {
+		if q != nil {
+			out = append(out, link{peer: q, mode: s.modes[i]})
 		}
 	}
 	return out
