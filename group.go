@@ -30,7 +30,9 @@ func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task 
 	if ctx == nil || task == nil {
 		return Line{}, &DeviceError{Op: "spawn", Err: ErrNilArg}
 	}
-	d := newDevice(false, opts)
+	c := configure(opts)
+	c.owned = true // this goroutine holds d until Manage has disconnected it
+	d := newDevice(c)
 	if err := lineOf(parent).Link(d, mode); err != nil {
 		d.d.disconnect(nil, nil) // never linked, never ran: nobody to tell
 		return Line{}, err

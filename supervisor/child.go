@@ -125,7 +125,8 @@ func (r *run) remove(c *child) {
 // startProc starts a new generation of c and waits until it has started
 // (or failed to). On success c is running.
 func (r *run) startProc(c *child) error {
-	dev := backplane.New(backplane.WithName(c.spec.ID))
+	// Owned: the runner goroutine holds dev until Manage has disconnected it.
+	dev := backplane.New(backplane.WithName(c.spec.ID), backplane.Owned())
 	// Peer: the child watches the supervisor, so a supervisor fault
 	// cascades to it at once; the supervisor watches the child, to learn
 	// at once when its device goes down.
