@@ -215,3 +215,31 @@ func TestGC_DroppedAfterPartManage(t *testing.T) {
 	l := gcAbandonAfterPartManage(t, w)
 	gcWantDrop(t, gcAwait(t, w), l.ID())
 }
+
+// gcAbandonOwned is gcAbandon for a device made with Owned.
+//
+//go:noinline
+func gcAbandonOwned(w *backplane.Device) backplane.Line {
+	d := backplane.New(backplane.Owned())
+	if err := w.Link(d, backplane.Monitor); err != nil {
+		panic(err)
+	}
+	return d.Line()
+}
+
+// TestGC_OwnedDeviceHasNoSafetyNet checks the documented cost of Owned: a
+// device made with it and forgotten is never dropped, even after the
+// collector has provably run the cleanups of everything unreachable.
+func TestGC_OwnedDeviceHasNoSafetyNet(t *testing.T) {
+	w := backplane.New()
+	defer w.Drop()
+	l := gcAbandonOwned(w)
+	gcSettle(t)
+	gcSettle(t)
+	if !l.Alive() || w.Pending() != 0 {
+		t.Fatalf("an Owned device was dropped (alive %v, %d messages)", l.Alive(), w.Pending())
+	}
+	if _, err := w.Unlink(l, backplane.Monitor); err != nil {
+		t.Fatal(err)
+	}
+}
