@@ -1,9 +1,16 @@
-// Command backplane-demo shows the backplane at work: a few workers linked
-// to a service device fail in different ways, and every failure reaches
-// exactly the devices that depend on it, with its cause.
+// Command backplane-demo runs a small supervised service that fails on
+// purpose, and shows it live in the observer: supervisors, workers and a
+// dynamic pool, random errors, panics, stuck tasks and cascades along
+// links, and the restarts that heal them.
 //
-//	go run ./cmd/backplane-demo
-//	go run ./cmd/backplane-demo -duration 5s -workers 8
+//	go run ./cmd/backplane-demo                      # until Ctrl-C
+//	go run ./cmd/backplane-demo -duration 30s -seed 42
+//	go run ./cmd/backplane-demo -addr 127.0.0.1:0    # any free port
+//
+// It prints the observer's URL, then a one-line summary refreshed in place
+// (a line every few seconds when its output is not a terminal). Ctrl-C or
+// SIGTERM stops the supervision tree cleanly. The service itself is package
+// github.com/backplane-go/backplane/demo.
 package main
 
 import (
@@ -12,107 +19,80 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
-
-	"github.com/backplane-go/backplane"
 )
 
+// options are the command's flags.
+type options struct {
+	addr     string
+	duration time.Duration
+	seed     uint64
+	interval time.Duration
+	rounds   int
+	pool     int
+	refresh  time.Duration // summary refresh on a terminal; 10× that otherwise
+	tty      bool          // redraw the summary in place
+}
+
+// parseFlags parses the command line; usage and flag errors go to stderr.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("backplane-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "serve the observer on this address (port 0: any free port)")
+	fs.DurationVar(&o.duration, "duration", 0, "stop by itself after this long (0: run until interrupted)")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the fault injection, for a reproducible sequence of faults (0: random)")
+	fs.DurationVar(&o.interval, "interval", 700*time.Millisecond, "time between two fault rounds")
+	fs.IntVar(&o.rounds, "rounds", 0, "stop after this many fault rounds (0: no limit)")
+	fs.IntVar(&o.pool, "pool", 4, "connections in the dynamic pool at start")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: backplane-demo [flags]\n\nRuns a supervised service that fails on purpose and serves the observer page.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case o.interval <= 0:
+		return o, errors.New("-interval must be positive")
+	case o.pool <= 0:
+		return o, errors.New("-pool must be positive")
+	case o.rounds < 0:
+		return o, errors.New("-rounds must not be negative")
+	case o.duration < 0:
+		return o, errors.New("-duration must not be negative")
+	}
+	o.refresh = 250 * time.Millisecond
+	return o, nil
+}
+
 func main() {
-	duration := flag.Duration("duration", 3*time.Second, "stop by itself after this long (0: run until interrupted)")
-	workers := flag.Int("workers", 4, "workers per round")
-	seed := flag.Uint64("seed", 0, "random seed (0: random)")
-	flag.Parse()
-	ctx := context.Background()
-	if *duration > 0 {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "backplane-demo:", err)
+		os.Exit(2)
+	}
+	o.tty = isTerminal(os.Stdout)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl-C kills at once
+	if o.duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	if err := run(ctx, os.Stdout, *workers, *seed); err != nil {
+	if err := run(ctx, o, os.Stdout, listenTCP(o.addr)); err != nil {
 		fmt.Fprintln(os.Stderr, "backplane-demo:", err)
 		os.Exit(1)
 	}
-}
-
-// run plays rounds until ctx is done: each round a service device spawns
-// workers linked to it, one of them fails, and the service reports what
-// reached it.
-func run(ctx context.Context, out io.Writer, workers int, seed uint64) error {
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	rng := rand.New(rand.NewPCG(seed, 0))
-	fmt.Fprintf(out, "backplane demo (seed %d): each round, %d workers watch a service; one fails.\n", seed, workers)
-	tick := time.NewTicker(400 * time.Millisecond)
-	defer tick.Stop()
-	for round := 1; ; round++ {
-		if err := playRound(ctx, out, round, workers, rng); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
-}
-
-var failures = []string{"returns an error", "panics", "is shut down", "is killed"}
-
-func playRound(ctx context.Context, out io.Writer, round, workers int, rng *rand.Rand) error {
-	service := backplane.New(backplane.WithName(fmt.Sprintf("service-%d", round)))
-	defer service.Drop()
-	var g backplane.Group
-	defer g.Wait()
-
-	victim := rng.IntN(workers)
-	how := failures[rng.IntN(len(failures))]
-	trigger := make(chan struct{})
-	lines := make([]backplane.Line, workers)
-	for i := range workers {
-		task := func(ctx context.Context) error {
-			<-ctx.Done() // workers run until told to stop
-			return nil
-		}
-		if i == victim {
-			task = func(ctx context.Context) error {
-				select {
-				case <-trigger:
-				case <-ctx.Done():
-					return nil
-				}
-				switch how {
-				case "returns an error":
-					return errors.New("disk full")
-				case "panics":
-					panic("index out of range")
-				}
-				<-ctx.Done()
-				return nil
-			}
-		}
-		l, err := g.Spawn(ctx, service, backplane.Monitor, task, backplane.WithName(fmt.Sprintf("worker-%d", i)))
-		if err != nil {
-			return err
-		}
-		lines[i] = l
-	}
-	close(trigger)
-	switch how {
-	case "is shut down":
-		_ = lines[victim].Shutdown(service.ID())
-	case "is killed":
-		_ = lines[victim].Kill(service.ID(), errors.New("gave up waiting"))
-	}
-	m, err := service.Receive(ctx)
-	if err != nil {
-		return nil // time is up
-	}
-	fmt.Fprintf(out, "round %d: worker-%d %s -> service heard: %v\n", round, victim, how, m)
-	for _, l := range lines {
-		_ = l.Shutdown(service.ID())
-	}
-	return nil
 }
