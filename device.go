@@ -85,7 +85,7 @@ var closedChan = func() chan struct{} {
 
 // Option configures a Device made by New.
 type Option interface {
-	apply(*config)
+	apply(config) config // by value: a pointer would make New allocate the config
 }
 
 // config is what the options of New set.
@@ -96,7 +96,7 @@ type config struct {
 
 type nameOption string
 
-func (n nameOption) apply(c *config) { c.name = string(n) }
+func (n nameOption) apply(c config) config { c.name = string(n); return c }
 
 // WithName gives the device a human-readable name, shown by Device.Name, in
 // events and by the observer. Names need not be unique.
@@ -104,7 +104,7 @@ func WithName(name string) Option { return nameOption(name) }
 
 type ownedOption struct{}
 
-func (ownedOption) apply(c *config) { c.owned = true }
+func (ownedOption) apply(c config) config { c.owned = true; return c }
 
 // Owned tells New that the caller owns the device for its whole life and
 // will disconnect it, typically by running it under Manage in a goroutine
@@ -122,7 +122,7 @@ func New(opts ...Option) *Device { return newDevice(configure(opts)) }
 func configure(opts []Option) config {
 	var c config
 	for _, o := range opts {
-		o.apply(&c)
+		c = o.apply(c)
 	}
 	return c
 }
