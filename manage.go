@@ -28,8 +28,11 @@ var errMessage = errors.New("backplane: a message arrived")
 //     disconnects with a FaultCascade, Manage returns a *Crash of kind
 //     CrashCascade naming that device.
 //
-// A watched device that disconnects cleanly is ignored, and its link
-// forgotten. Messages queued before Manage starts are handled first, so none
+// Two more ways end it from outside: Line.Kill (FaultKilled, a Crash of
+// kind CrashKilled) and Disconnect or Drop called on the device while the
+// task runs (a Crash of kind CrashDisconnected carrying the fault the
+// watchers were told). A watched device that disconnects cleanly is
+// ignored, and its link forgotten. Messages queued before Manage starts are handled first, so none
 // is lost: a queued Shutdown or faulted Disconnected ends the device without
 // running the task.
 //
