@@ -27,8 +27,10 @@ func memN() int {
 //   - edge: one more device watching a hub device (B/edge), counted on top
 //     of the devices; plain: one entry in a map keyed by pointer.
 //   - task: a device running Manage on a goroutine of its own, blocked in
-//     its task (B/task); plain: a bare goroutine blocked on a channel
-//     (B/goroutine), the floor a managed task is compared with.
+//     its task (B/task); backplane_owned: the same with a device made with
+//     backplane.Owned, as Group.Spawn and supervisors make theirs; plain: a
+//     bare goroutine blocked on a channel (B/goroutine), the floor a managed
+//     task is compared with.
 func BenchmarkMemory(b *testing.B) {
 	b.Run("device", func(b *testing.B) {
 		b.Run("backplane", memDeviceBackplane)
@@ -39,7 +41,8 @@ func BenchmarkMemory(b *testing.B) {
 		b.Run("plain", memEdgePlain)
 	})
 	b.Run("task", func(b *testing.B) {
-		b.Run("backplane", memTaskBackplane)
+		b.Run("backplane", func(b *testing.B) { memTaskBackplane(b) })
+		b.Run("backplane_owned", func(b *testing.B) { memTaskBackplane(b, backplane.Owned()) })
 		b.Run("plain", memTaskPlain)
 	})
 }
@@ -134,7 +137,10 @@ func memEdgePlain(b *testing.B) {
 	}
 }
 
-func memTaskBackplane(b *testing.B) {
+// memTaskBackplane measures managed tasks whose devices are made with
+// opts: none (the garbage collector's safety net included), or Owned (as
+// Group.Spawn and supervisors make them).
+func memTaskBackplane(b *testing.B, opts ...backplane.Option) {
 	n := memN()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -145,7 +151,7 @@ func memTaskBackplane(b *testing.B) {
 		stop := make(chan struct{})
 		before := footprint()
 		for i := range devs {
-			d := backplane.New()
+			d := backplane.New(opts...)
 			devs[i] = d
 			ended.Go(func() {
 				_ = d.Manage(ctx, func(ctx context.Context) error {
