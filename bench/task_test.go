@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"math"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -113,32 +112,8 @@ func taskMonitorErrorProtoactor(b *testing.B) {
 // taskMonitorErrorSuture: one service that fails at once, under a
 // supervisor that restarts it without backoff. One iteration is one run of
 // the service: failure seen by the supervisor, restart, service running.
-func taskMonitorErrorSuture(b *testing.B) {
-	ran := make(chan struct{})
-	sup := suture.New("bench", suture.Spec{
-		EventHook:        func(suture.Event) {},
-		FailureThreshold: math.Inf(1),
-		FailureDecay:     1,
-	})
-	sup.Add(sutureFunc(func(ctx context.Context) error {
-		select {
-		case ran <- struct{}{}:
-			return errBench
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := sup.ServeBackground(ctx)
-	<-ran // first start, not a restart
-	b.ReportAllocs()
-	for b.Loop() {
-		<-ran
-	}
-	b.StopTimer()
-	cancel()
-	<-stopped
-}
+// It is BenchmarkRestart's suture row.
+func taskMonitorErrorSuture(b *testing.B) { restartSuture(b) }
 
 // sutureFunc makes a suture.Service of a function.
 type sutureFunc func(context.Context) error

@@ -12,28 +12,18 @@ import "github.com/backplane-go/backplane"
 // It returns nil when no hook is non-nil, and the hook itself when only
 // one is. The returned hook allocates nothing per event.
 func Hooks(hooks ...backplane.Hook) backplane.Hook {
-	hs := make([]backplane.Hook, 0, len(hooks))
-	for _, h := range hooks {
-		if h != nil {
-			hs = append(hs, h)
-		}
-	}
-	switch len(hs) {
-	case 0:
-		return nil
-	case 1:
-		return hs[0]
-	}
-	return func(e backplane.Event) {
-		for _, h := range hs {
-			h(e)
-		}
-	}
+	return fanOut(hooks)
 }
 
 // SupervisorHooks is Hooks for supervisor events.
 func SupervisorHooks(hooks ...SupervisorHook) SupervisorHook {
-	hs := make([]SupervisorHook, 0, len(hooks))
+	return fanOut(hooks)
+}
+
+// fanOut returns one hook calling each non-nil hook of hs in order: nil if
+// there is none, the hook itself if there is one.
+func fanOut[H ~func(E), E any](hooks []H) H {
+	hs := make([]H, 0, len(hooks))
 	for _, h := range hooks {
 		if h != nil {
 			hs = append(hs, h)
@@ -45,7 +35,7 @@ func SupervisorHooks(hooks ...SupervisorHook) SupervisorHook {
 	case 1:
 		return hs[0]
 	}
-	return func(e SupervisorEvent) {
+	return func(e E) {
 		for _, h := range hs {
 			h(e)
 		}
