@@ -598,15 +598,7 @@ func TestRace_CascadeVsUnlink(t *testing.T) {
 	tally := raceTally{}
 	ran := raceRun(t, 6000, func(i int) {
 		v := i % variants
-		root, mid, w := New(), New(), New()
-		mid.Link(root, Monitor)
-		w.Link(mid, Monitor)
-		started := make(chan struct{})
-		res := semManage(mid, false, func(ctx context.Context) error {
-			close(started)
-			<-ctx.Done()
-			return nil
-		})
+		root, mid, w, started, res := semBlockedChain()
 		<-started
 		rootErr := errors.New("root failed")
 		var removed bool

@@ -97,6 +97,22 @@ func semManage(d *Device, part bool, task func(context.Context) error) <-chan er
 	return res
 }
 
+// semBlockedChain builds root <- mid <- w (each watching the next one to
+// the left) with mid running a task that blocks until its context is
+// cancelled. started is closed once the task runs; res has Manage's result.
+func semBlockedChain() (root, mid, w *Device, started <-chan struct{}, res <-chan error) {
+	root, mid, w = New(), New(), New()
+	mid.Link(root, Monitor)
+	w.Link(mid, Monitor)
+	run := make(chan struct{})
+	res = semManage(mid, false, func(ctx context.Context) error {
+		close(run)
+		<-ctx.Done()
+		return nil
+	})
+	return root, mid, w, run, res
+}
+
 // semLinks returns the number of devices d's bookkeeping knows about.
 func semLinks(d *Device) int {
 	d.d.mu.Lock()
@@ -774,15 +790,7 @@ func TestRule11_GoneBeforeNotified(t *testing.T) {
 	})
 	t.Run("cascade", func(t *testing.T) {
 		for i := range 100 {
-			root, mid, w := New(), New(), New()
-			mid.Link(root, Monitor)
-			w.Link(mid, Monitor)
-			started := make(chan struct{})
-			res := semManage(mid, false, func(ctx context.Context) error {
-				close(started)
-				<-ctx.Done()
-				return nil
-			})
+			root, mid, w, started, res := semBlockedChain()
 			semAwait(t, started)
 			bad := make(chan string, 1)
 			go func() {
