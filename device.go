@@ -39,9 +39,10 @@ type Device struct {
 // layout is packed by hand: it is the per-device memory cost.
 type device struct {
 	mu    sync.Mutex
-	state devState // guarded by mu, like everything below but id and name
+	state devState // guarded by mu, like everything below but n, kind and name
+	kind  devKind  // fixed at creation
 	head  int32    // index of the first unread message in inbox
-	id    DeviceID
+	n     uint64   // the local sequence number: the ID, and the lock order
 
 	links  linkSet
 	inbox  []Message               // FIFO; starts in slot
@@ -59,6 +60,7 @@ type device struct {
 type signals struct {
 	ready chan struct{} // one token = "look at the inbox"
 	done  chan struct{} // closed at disconnect
+	proxy *proxy        // set at creation for a proxy device, never changed
 }
 
 func (d *device) signalsLocked() *signals {
@@ -69,6 +71,24 @@ func (d *device) signalsLocked() *signals {
 }
 
 type devState uint8
+
+// devKind tells apart the devices of this process from proxies, the local
+// stand-ins for devices on other nodes (proxy.go).
+type devKind uint8
+
+const (
+	kindLocal devKind = iota
+	kindProxy
+)
+
+// id returns the device's ID: its local sequence number, or for a proxy the
+// ID of the remote device it stands for.
+func (d *device) id() DeviceID {
+	if d.kind == kindProxy {
+		return d.sig.proxy.id
+	}
+	return DeviceID{n: d.n}
+}
 
 const (
 	stateIdle     devState = iota // connected, no task running
@@ -130,7 +150,7 @@ func configure(opts []Option) config {
 }
 
 func newDevice(c config) *Device {
-	d := &device{id: nextID(), name: c.name}
+	d := &device{n: nextSeq(), name: c.name}
 	h := &Device{d: d}
 	if !c.owned {
 		// The safety net of rule 13: if the handle becomes unreachable while
@@ -151,7 +171,7 @@ func (h *Device) ID() DeviceID {
 	if h == nil || h.d == nil {
 		return DeviceID{}
 	}
-	return h.d.id
+	return h.d.id()
 }
 
 // Name returns the name given with WithName, or "".
@@ -242,7 +262,7 @@ func (h *Device) Disconnect(err error) error {
 		}
 	}
 	if !h.d.disconnect(f, nil) {
-		return &DeviceError{Op: "disconnect", Device: h.d.id, Err: ErrDeviceDown}
+		return &DeviceError{Op: "disconnect", Device: h.d.id(), Err: ErrDeviceDown}
 	}
 	h.cleanup.Stop()
 	return nil
@@ -297,7 +317,7 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 	}
 	d := h.d
 	if ctx == nil {
-		return Message{}, &DeviceError{Op: "receive", Device: d.id, Err: ErrNilArg}
+		return Message{}, &DeviceError{Op: "receive", Device: d.id(), Err: ErrNilArg}
 	}
 	for {
 		d.mu.Lock()
@@ -311,7 +331,7 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 		if d.state == stateDown {
 			d.signalLocked() // pass the wake-up on to any other receiver
 			d.mu.Unlock()
-			return Message{}, &DeviceError{Op: "receive", Device: d.id, Err: ErrDeviceDown}
+			return Message{}, &DeviceError{Op: "receive", Device: d.id(), Err: ErrDeviceDown}
 		}
 		ready := d.readyLocked()
 		d.mu.Unlock()

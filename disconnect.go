@@ -140,7 +140,7 @@ func (j *downJob) notify(p *device, more *[]downJob) {
 		j.cascadeLocked(p, more)
 		return
 	}
-	p.enqueueLocked(Message{from: from.id, fault: j.fault})
+	p.enqueueLocked(Message{src: from, fault: j.fault})
 }
 
 // cascadeLocked takes the managed device p down because it depended on j.d,
@@ -149,7 +149,7 @@ func (j *downJob) notify(p *device, more *[]downJob) {
 //
 //go:noinline
 func (j *downJob) cascadeLocked(p *device, more *[]downJob) {
-	crash := cascadeCrash(j.d.id, j.fault)
+	crash := cascadeCrash(j.d.id(), j.fault)
 	*more = append(*more, downJob{})
 	p.takeDownLocked(&(*more)[len(*more)-1], crash.Fault, crash)
 	p.mu.Unlock()
@@ -159,6 +159,10 @@ func (j *downJob) cascadeLocked(p *device, more *[]downJob) {
 // called with d.mu held and unlocks it. Delivery never blocks and never
 // drops (rule 10).
 func (d *device) enqueueLocked(m Message) {
+	if d.kind == kindProxy {
+		d.forwardLocked(m)
+		return
+	}
 	d.push(m)
 	d.signalLocked()
 	var wake context.CancelCauseFunc

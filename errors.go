@@ -29,6 +29,15 @@ var (
 	// ErrBusy reports a Manage, PartManage or Watch call on a device that is
 	// already running one: a device runs one task at a time.
 	ErrBusy = errors.New("backplane: device is already running a task")
+
+	// ErrProxy reports a Manage, PartManage or Watch call on a proxy device
+	// (NewProxy): a proxy stands for a device on another node and runs no
+	// task here.
+	ErrProxy = errors.New("backplane: a proxy device runs no task")
+
+	// ErrNotRemote reports a NewProxy call with an ID that does not name a
+	// device on another node (see RemoteID).
+	ErrNotRemote = errors.New("backplane: not the ID of a remote device")
 )
 
 // LinkError describes a failed operation between two devices. It unwraps to

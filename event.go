@@ -107,7 +107,7 @@ func SetHook(h Hook) Hook {
 //
 //go:noinline
 func emit(hk *Hook, kind EventKind, d *device, peer DeviceID, mode LinkMode, f *Fault) {
-	e := Event{Kind: kind, Device: d.id, Line: Line{d}, Peer: peer, Mode: mode, Fault: f}
+	e := Event{Kind: kind, Device: d.id(), Line: Line{d}, Peer: peer, Mode: mode, Fault: f}
 	if kind == EventCreated {
 		e.Name = d.name
 	}

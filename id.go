@@ -3,21 +3,60 @@ package backplane
 import (
 	"strconv"
 	"sync/atomic"
+	"unique"
 )
 
-// DeviceID identifies a Device for the life of the process. IDs come from a
-// counter and are never reused, so an ID seen in an old message can never
+// DeviceID identifies a Device. IDs of the devices of this process come from
+// a counter and are never reused, so an ID seen in an old message can never
 // name a newer device by accident.
+//
+// An ID may also name a device on another node of a cluster (see NodeID and
+// RemoteID): it then carries that node's name and incarnation, so IDs from
+// different nodes, or from two lives of one node, never compare equal.
+// Devices of this process have the zero NodeID.
 //
 // DeviceID is a small comparable value: use it as a map key or compare it
 // with ==. The zero DeviceID names no device; it prints as "#0" and is used
 // as the requester of a shutdown that comes from outside any device.
-//
-// The struct shape leaves room for a node part (for links across processes)
-// without changing the API: code that compares, prints and stores IDs keeps
-// working when the node part is added.
 type DeviceID struct {
-	n uint64
+	n    uint64
+	node unique.Handle[NodeID] // zero for a device of this process
+}
+
+// NodeID names one life of a node of a cluster: a process that runs a
+// backplane and links its devices with those of other processes. Name is
+// the node's name, unique in its cluster; Incarnation tells apart the
+// successive runs of a node with the same name, so that messages from a
+// node that died are never taken for messages from its successor.
+//
+// The zero NodeID stands for this process, which needs no name to link its
+// own devices.
+type NodeID struct {
+	Name        string
+	Incarnation uint64
+}
+
+// IsZero reports whether n is the zero NodeID.
+func (n NodeID) IsZero() bool { return n == NodeID{} }
+
+// String formats the node as its name, a slash and its incarnation in
+// hexadecimal, e.g. "api-1/5f3a9c", or "local" for the zero NodeID.
+func (n NodeID) String() string {
+	if n.IsZero() {
+		return "local"
+	}
+	return n.Name + "/" + strconv.FormatUint(n.Incarnation, 16)
+}
+
+// RemoteID returns the ID of the device with sequence number seq on another
+// node. It is for transports that link devices across processes: they
+// decode IDs received from node with it. It returns the zero DeviceID when
+// seq is 0 or node is the zero NodeID or has an empty name.
+func RemoteID(node NodeID, seq uint64) DeviceID {
+	if seq == 0 || node.Name == "" {
+		return DeviceID{}
+	}
+	return DeviceID{n: seq, node: unique.Make(node)}
 }
 
 // lastID is the process-wide ID counter. It is global because IDs must be
@@ -25,18 +64,36 @@ type DeviceID struct {
 // atomic add is the cheapest way to hand them out without coordination.
 var lastID atomic.Uint64
 
-func nextID() DeviceID { return DeviceID{n: lastID.Add(1)} }
+func nextSeq() uint64 { return lastID.Add(1) }
 
 // IsZero reports whether id is the zero DeviceID, which names no device.
 func (id DeviceID) IsZero() bool { return id.n == 0 }
 
-// Seq returns the process-local sequence number of the ID: 1 for the first
+// Seq returns the sequence number of the ID on its node: 1 for the first
 // device created in the process, 2 for the next, and so on.
 func (id DeviceID) Seq() uint64 { return id.n }
 
-// String formats the ID as "#" followed by its sequence number, e.g. "#42".
+// Node returns the node the device lives on: the zero NodeID for a device
+// of this process.
+func (id DeviceID) Node() NodeID {
+	if id.node == (unique.Handle[NodeID]{}) {
+		return NodeID{}
+	}
+	return id.node.Value()
+}
+
+// IsRemote reports whether id names a device on another node.
+func (id DeviceID) IsRemote() bool { return id.node != unique.Handle[NodeID]{} }
+
+// String formats the ID as "#" followed by its sequence number, e.g. "#42",
+// and for a device on another node "@" and the node's name, e.g.
+// "#42@api-1".
 func (id DeviceID) String() string {
-	var buf [21]byte
+	var buf [24]byte
 	buf[0] = '#'
-	return string(strconv.AppendUint(buf[:1], id.n, 10))
+	b := strconv.AppendUint(buf[:1], id.n, 10)
+	if id.IsRemote() {
+		return string(b) + "@" + id.node.Value().Name
+	}
+	return string(b)
 }

@@ -408,7 +408,7 @@ func TestRegressionHandBuiltCascadeFault(t *testing.T) {
 		f := &Fault{Kind: FaultCascade, Device: DeviceID{n: 3}, Cause: ErrorFault(errors.New("boom"))}
 		_ = f.Error()
 		_ = CascadeFault(DeviceID{n: 4}, &Fault{Kind: FaultCascade}).Error()
-		_ = Message{from: DeviceID{n: 3}, fault: f}.String()
+		_ = Message{src: &device{n: 3}, fault: f}.String()
 		return
 	}
 	if testing.Short() {

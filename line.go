@@ -28,7 +28,7 @@ func (l Line) ID() DeviceID {
 	if l.d == nil {
 		return DeviceID{}
 	}
-	return l.d.id
+	return l.d.id()
 }
 
 // IsZero reports whether l is the zero Line, which refers to no device.
@@ -77,19 +77,19 @@ func (l Line) Link(other Linkable, mode LinkMode) error {
 		return &LinkError{Op: "link", From: l.ID(), To: o.ID(), Err: ErrInvalid}
 	}
 	if a == b {
-		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrSelfLink}
+		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: ErrSelfLink}
 	}
 	if !mode.valid() {
-		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrBadMode}
+		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: ErrBadMode}
 	}
 	lockPair(a, b)
 	switch {
 	case a.state == stateDown:
 		unlockPair(a, b)
-		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrDeviceDown}
+		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: ErrDeviceDown}
 	case b.state == stateDown:
 		unlockPair(a, b)
-		return &LinkError{Op: "link", From: a.id, To: b.id, Err: ErrLinkDown}
+		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: ErrLinkDown}
 	}
 	if am := a.links.get(b); am|mode != am {
 		a.links.set(b, am|mode)
@@ -97,7 +97,7 @@ func (l Line) Link(other Linkable, mode LinkMode) error {
 	}
 	unlockPair(a, b)
 	if hk := hook.Load(); hk != nil {
-		emit(hk, EventLinked, a, b.id, mode, nil)
+		emit(hk, EventLinked, a, b.id(), mode, nil)
 	}
 	return nil
 }
@@ -115,10 +115,10 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 		return false, &LinkError{Op: "unlink", From: l.ID(), To: o.ID(), Err: ErrInvalid}
 	}
 	if a == b {
-		return false, &LinkError{Op: "unlink", From: a.id, To: b.id, Err: ErrSelfLink}
+		return false, &LinkError{Op: "unlink", From: a.id(), To: b.id(), Err: ErrSelfLink}
 	}
 	if !mode.valid() {
-		return false, &LinkError{Op: "unlink", From: a.id, To: b.id, Err: ErrBadMode}
+		return false, &LinkError{Op: "unlink", From: a.id(), To: b.id(), Err: ErrBadMode}
 	}
 	// An edge is active while its watcher still holds it: once the notifier
 	// has gone down, the watcher's entry alone decides whether the pending
@@ -136,13 +136,13 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 		removed = removed || bm&mode.flip()&Monitor != 0
 		b.links.set(a, bm&^mode.flip())
 	}
-	if flush && mode&Monitor != 0 && a.removeDisconnected(b.id) {
+	if flush && mode&Monitor != 0 && a.removeDisconnected(b) {
 		removed = true
 	}
 	unlockPair(a, b)
 	if removed {
 		if hk := hook.Load(); hk != nil {
-			emit(hk, EventUnlinked, a, b.id, mode, nil)
+			emit(hk, EventUnlinked, a, b.id(), mode, nil)
 		}
 	}
 	return removed, nil
@@ -169,13 +169,13 @@ func (l Line) Shutdown(from DeviceID) error {
 	switch d.state {
 	case stateDown:
 		d.mu.Unlock()
-		return &LinkError{Op: "shutdown", From: from, To: d.id, Err: ErrLinkDown}
+		return &LinkError{Op: "shutdown", From: from, To: d.id(), Err: ErrLinkDown}
 	case stateManaged:
 		crash := &Crash{Kind: CrashPowerOff, Device: from}
 		d.goDown(nil, crash)
 		return nil
 	}
-	d.enqueueLocked(Message{from: from, fault: shutdownMark})
+	d.enqueueLocked(shutdownMessage(from))
 	return nil
 }
 
@@ -192,9 +192,12 @@ func (l Line) Kill(from DeviceID, reason error) error {
 	if d == nil {
 		return &LinkError{Op: "kill", From: from, Err: ErrInvalid}
 	}
+	if d.kind == kindProxy {
+		return d.killRemote(from, reason)
+	}
 	f := &Fault{Kind: FaultKilled, Err: reason}
 	if !d.disconnect(f, &Crash{Kind: CrashKilled, Device: from, Fault: f}) {
-		return &LinkError{Op: "kill", From: from, To: d.id, Err: ErrLinkDown}
+		return &LinkError{Op: "kill", From: from, To: d.id(), Err: ErrLinkDown}
 	}
 	return nil
 }
@@ -210,7 +213,7 @@ func lineOf(other Linkable) Line {
 // lockPair locks two distinct devices in ID order, so that any two
 // goroutines locking the same pair cannot deadlock.
 func lockPair(a, b *device) {
-	if a.id.n < b.id.n {
+	if a.n < b.n {
 		a.mu.Lock()
 		b.mu.Lock()
 	} else {

@@ -13,7 +13,7 @@ func TestLinkSetModel(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		peers := make([]*device, 1+rng.IntN(12))
 		for i := range peers {
-			peers[i] = &device{id: DeviceID{n: uint64(i + 1)}}
+			peers[i] = &device{n: uint64(i + 1)}
 		}
 		var s linkSet
 		want := map[*device]LinkMode{}
@@ -32,13 +32,13 @@ func TestLinkSetModel(t *testing.T) {
 			seen := map[*device]bool{}
 			for _, l := range s.links() {
 				if seen[l.peer] || want[l.peer] != l.mode {
-					t.Fatalf("seed %d step %d: entry %v/%v, want %v (seen before: %v)", seed, step, l.peer.id, l.mode, want[l.peer], seen[l.peer])
+					t.Fatalf("seed %d step %d: entry %v/%v, want %v (seen before: %v)", seed, step, l.peer.id(), l.mode, want[l.peer], seen[l.peer])
 				}
 				seen[l.peer] = true
 			}
 			for _, q := range peers {
 				if got := s.get(q); got != want[q] {
-					t.Fatalf("seed %d step %d: get(%v) = %v, want %v", seed, step, q.id, got, want[q])
+					t.Fatalf("seed %d step %d: get(%v) = %v, want %v", seed, step, q.id(), got, want[q])
 				}
 			}
 		}

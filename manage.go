@@ -44,7 +44,8 @@ var errMessage = errors.New("backplane: a message arrived")
 //
 // The task runs in the calling goroutine; Manage starts no goroutine. It
 // fails with ErrDeviceDown if the device has disconnected, ErrBusy if it is
-// already running a task, and ErrNilArg for a nil ctx or task.
+// already running a task, ErrProxy for a proxy device (NewProxy), and
+// ErrNilArg for a nil ctx or task.
 func (h *Device) Manage(ctx context.Context, task func(context.Context) error) error {
 	return h.manage(ctx, task, false)
 }
@@ -62,7 +63,7 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 	}
 	d := h.d
 	if ctx == nil || task == nil {
-		return &DeviceError{Op: "manage", Device: d.id, Err: ErrNilArg}
+		return &DeviceError{Op: "manage", Device: d.id(), Err: ErrNilArg}
 	}
 	d.mu.Lock()
 	if err := d.startLocked("manage"); err != nil {
@@ -103,9 +104,12 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 func (d *device) startLocked(op string) error {
 	switch d.state {
 	case stateDown:
-		return &DeviceError{Op: op, Device: d.id, Err: ErrDeviceDown}
+		return &DeviceError{Op: op, Device: d.id(), Err: ErrDeviceDown}
 	case stateManaged, stateWatching:
-		return &DeviceError{Op: op, Device: d.id, Err: ErrBusy}
+		return &DeviceError{Op: op, Device: d.id(), Err: ErrBusy}
+	}
+	if d.kind == kindProxy {
+		return &DeviceError{Op: op, Device: d.id(), Err: ErrProxy}
 	}
 	return nil
 }
@@ -120,12 +124,12 @@ func (d *device) drainLocked() *Crash {
 			return nil
 		}
 		switch {
-		case m.fault == shutdownMark:
-			crash := &Crash{Kind: CrashPowerOff, Device: m.from}
+		case m.isShutdown():
+			crash := &Crash{Kind: CrashPowerOff, Device: m.fault.Device}
 			d.goDown(nil, crash)
 			return crash
 		case m.fault != nil:
-			crash := cascadeCrash(m.from, m.fault)
+			crash := cascadeCrash(m.src.id(), m.fault)
 			d.goDown(crash.Fault, crash)
 			return crash
 		}

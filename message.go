@@ -31,20 +31,35 @@ func (k MessageKind) String() string {
 // a forged Disconnected into an inbox. The zero Message is not a message;
 // its Kind is 0.
 type Message struct {
-	from  DeviceID
-	fault *Fault // shutdownMark for a Shutdown request
+	src   *device // the device that disconnected, for Disconnected
+	fault *Fault  // its fault; a shutdown request's marker for Shutdown
 }
 
-// shutdownMark marks a Shutdown request in Message.fault, which keeps a
-// Message at two words. It is never handed out.
-var shutdownMark = &Fault{}
+// faultShutdown marks a Fault that stands for a Shutdown request in
+// Message.fault, with the requester in Fault.Device. Such a Fault is never
+// handed out. Keeping the request in the fault field keeps a Message at two
+// words; only a request from a device to an idle device allocates one.
+const faultShutdown FaultKind = 0xff
+
+// shutdownMark is the Shutdown request from outside any device.
+var shutdownMark = &Fault{Kind: faultShutdown}
+
+// shutdownMessage returns the Shutdown request from the device from.
+func shutdownMessage(from DeviceID) Message {
+	if from.IsZero() {
+		return Message{fault: shutdownMark}
+	}
+	return Message{fault: &Fault{Kind: faultShutdown, Device: from}}
+}
+
+func (m Message) isShutdown() bool { return m.fault != nil && m.fault.Kind == faultShutdown }
 
 // Kind says whether the message is Disconnected or Shutdown.
 func (m Message) Kind() MessageKind {
 	switch {
-	case m.fault == shutdownMark:
+	case m.isShutdown():
 		return Shutdown
-	case !m.from.IsZero():
+	case m.src != nil:
 		return Disconnected
 	}
 	return 0
@@ -52,12 +67,20 @@ func (m Message) Kind() MessageKind {
 
 // From is the device that disconnected (Disconnected) or that requested the
 // shutdown (Shutdown; the zero DeviceID if it came from outside a device).
-func (m Message) From() DeviceID { return m.from }
+func (m Message) From() DeviceID {
+	switch {
+	case m.isShutdown():
+		return m.fault.Device
+	case m.src != nil:
+		return m.src.id()
+	}
+	return DeviceID{}
+}
 
 // Fault is the fault the sender disconnected with, or nil when it
 // disconnected cleanly or when the message is a Shutdown request.
 func (m Message) Fault() *Fault {
-	if m.fault == shutdownMark {
+	if m.isShutdown() {
 		return nil
 	}
 	return m.fault
@@ -67,12 +90,12 @@ func (m Message) Fault() *Fault {
 func (m Message) String() string {
 	switch m.Kind() {
 	case Shutdown:
-		return fmt.Sprintf("shutdown requested by %v", m.from)
+		return fmt.Sprintf("shutdown requested by %v", m.From())
 	case Disconnected:
 		if m.fault != nil {
-			return fmt.Sprintf("disconnected %v (%s)", m.from, m.fault.describe())
+			return fmt.Sprintf("disconnected %v (%s)", m.From(), m.fault.describe())
 		}
-		return fmt.Sprintf("disconnected %v (clean)", m.from)
+		return fmt.Sprintf("disconnected %v (clean)", m.From())
 	}
 	return "<no message>"
 }
@@ -109,11 +132,11 @@ func (d *device) pop() (Message, bool) {
 	return m, true
 }
 
-// removeDisconnected removes the queued Disconnected message from id, if
+// removeDisconnected removes the queued Disconnected message from p, if
 // any, and reports whether it found one.
-func (d *device) removeDisconnected(id DeviceID) bool {
+func (d *device) removeDisconnected(p *device) bool {
 	for i := int(d.head); i < len(d.inbox); i++ {
-		if m := d.inbox[i]; m.from == id && m.fault != shutdownMark {
+		if m := d.inbox[i]; m.src == p {
 			copy(d.inbox[i:], d.inbox[i+1:])
 			d.inbox[len(d.inbox)-1] = Message{}
 			d.inbox = d.inbox[:len(d.inbox)-1]

@@ -1113,9 +1113,9 @@ func mtCheck(r *mtRun) []string {
 			fail("%v: down with %d links left", d.h.ID(), nl)
 		}
 		for _, p := range peers {
-			i, ok := idx[p.id]
+			i, ok := idx[p.id()]
 			if !ok || !alive[i] {
-				fail("%v: keeps a link to dead or foreign %v", d.h.ID(), p.id)
+				fail("%v: keeps a link to dead or foreign %v", d.h.ID(), p.id())
 			}
 		}
 	}

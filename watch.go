@@ -35,7 +35,7 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 	}
 	d := h.d
 	if ctx == nil || f == nil {
-		return w, &DeviceError{Op: "watch", Device: d.id, Err: ErrNilArg}
+		return w, &DeviceError{Op: "watch", Device: d.id(), Err: ErrNilArg}
 	}
 	d.mu.Lock()
 	if err := d.startLocked("watch"); err != nil {
@@ -92,7 +92,7 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 	if down && err == nil {
 		// The device was disconnected while f ran (Kill, Disconnect): f's
 		// context was cancelled for that, so say so.
-		err = &DeviceError{Op: "watch", Device: d.id, Err: ErrDeviceDown}
+		err = &DeviceError{Op: "watch", Device: d.id(), Err: ErrDeviceDown}
 	}
 	return w, err
 }
