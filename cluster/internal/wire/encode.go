@@ -1,0 +1,95 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Append appends the encoding of f to dst and returns the extended slice.
+// It validates f first, by the same rules Decode enforces, and returns dst
+// unextended and an error if f is invalid or its encoding would exceed
+// MaxFrameSize. It does not allocate if dst has room for the frame.
+func Append(dst []byte, f *Frame) ([]byte, error) {
+	if f == nil {
+		return dst, fmt.Errorf("%w: nil frame", ErrMalformed)
+	}
+	m, err := validate(f)
+	if err != nil {
+		return dst, err
+	}
+	b := appendFrame(dst, f, m)
+	if n := len(b) - len(dst); n > MaxFrameSize {
+		return dst, fmt.Errorf("%w: %d bytes, over %d", ErrTooLarge, n, MaxFrameSize)
+	}
+	return b, nil
+}
+
+// appendFrame appends the encoding of f, whose presence mask is m, without
+// checking it.
+func appendFrame(b []byte, f *Frame, m field) []byte {
+	b = append(b, magic0, magic1, Version, byte(f.Kind), byte(m))
+	b = appendNode(b, f.From)
+	b = appendNode(b, f.To)
+	b = binary.AppendUvarint(b, f.Epoch)
+	b = binary.AppendUvarint(b, f.Seq)
+	b = binary.AppendUvarint(b, f.Ack)
+	if m&fieldTarget != 0 {
+		b = binary.AppendUvarint(b, f.Target)
+	}
+	if m&fieldSource != 0 {
+		b = appendDevice(b, f.Source)
+	}
+	if m&fieldRef != 0 {
+		b = binary.AppendUvarint(b, f.Ref)
+	}
+	if m&fieldName != 0 {
+		b = appendString(b, f.Name)
+	}
+	if m&fieldReason != 0 {
+		b = appendString(b, f.Reason)
+	}
+	if m&fieldFault != 0 {
+		b = appendFault(b, f.Fault)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendNode(b []byte, n Node) []byte {
+	b = appendString(b, n.Name)
+	return binary.AppendUvarint(b, n.Inc)
+}
+
+func appendDevice(b []byte, d Device) []byte {
+	b = appendNode(b, d.Node)
+	return binary.AppendUvarint(b, d.Seq)
+}
+
+// appendFault appends a validated fault.
+func appendFault(b []byte, ft *Fault) []byte {
+	var flags byte
+	if ft.Text != "" {
+		flags |= faultText
+	}
+	if len(ft.Stack) != 0 {
+		flags |= faultStack
+	}
+	b = append(b, ft.Kind, flags)
+	if flags&faultText != 0 {
+		b = appendString(b, ft.Text)
+	}
+	if flags&faultStack != 0 {
+		b = binary.AppendUvarint(b, uint64(len(ft.Stack)))
+		b = append(b, ft.Stack...)
+	}
+	if ft.Kind == faultCascade {
+		b = appendDevice(b, ft.Device)
+		b = appendDevice(b, ft.Root)
+		b = appendFault(b, ft.Cause)
+	}
+	return b
+}

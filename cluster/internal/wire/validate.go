@@ -1,0 +1,180 @@
+package wire
+
+import "fmt"
+
+// field is a bit of the presence mask: one optional field of a Frame.
+type field uint8
+
+const (
+	fieldTarget field = 1 << iota
+	fieldSource
+	fieldRef
+	fieldName
+	fieldReason
+	fieldFault
+
+	fieldsKnown = 1<<iota - 1
+)
+
+var fieldNames = [...]string{"Target", "Source", "Ref", "Name", "Reason", "Fault"}
+
+// String names the first field in the set, for error messages.
+func (m field) String() string {
+	for i, name := range fieldNames {
+		if m&(1<<i) != 0 {
+			return name
+		}
+	}
+	return "none"
+}
+
+// Fault flags: which optional parts of a fault follow.
+const (
+	faultText  = 0x01
+	faultStack = 0x02
+
+	faultFlagsKnown = faultText | faultStack
+)
+
+// rule is what a kind of frame may carry.
+type rule struct {
+	allowed  field // optional fields the kind may carry
+	required field // of those, the ones it must carry
+	anyInc   bool  // To.Inc may be 0
+}
+
+var rules = [...]rule{
+	KindHello:       {anyInc: true},
+	KindHeartbeat:   {},
+	KindBye:         {allowed: fieldReason},
+	KindWatch:       {allowed: fieldTarget | fieldSource, required: fieldTarget},
+	KindDown:        {allowed: fieldSource | fieldFault | fieldReason, required: fieldSource},
+	KindLink:        {allowed: fieldTarget | fieldSource, required: fieldTarget | fieldSource},
+	KindShutdown:    {allowed: fieldTarget | fieldSource, required: fieldTarget},
+	KindKill:        {allowed: fieldTarget | fieldSource | fieldReason, required: fieldTarget},
+	KindLookup:      {allowed: fieldRef | fieldName, required: fieldRef | fieldName, anyInc: true},
+	KindLookupReply: {allowed: fieldRef | fieldSource, required: fieldRef},
+	KindUnlink:      {allowed: fieldTarget | fieldSource, required: fieldTarget | fieldSource},
+}
+
+// present returns the presence mask of f: the optional fields that are not
+// zero.
+func (f *Frame) present() field {
+	var m field
+	if f.Target != 0 {
+		m |= fieldTarget
+	}
+	if !f.Source.IsZero() {
+		m |= fieldSource
+	}
+	if f.Ref != 0 {
+		m |= fieldRef
+	}
+	if f.Name != "" {
+		m |= fieldName
+	}
+	if f.Reason != "" {
+		m |= fieldReason
+	}
+	if f.Fault != nil {
+		m |= fieldFault
+	}
+	return m
+}
+
+// validate checks f against the rules of its kind and the size limits. It
+// returns the presence mask of f.
+func validate(f *Frame) (field, error) {
+	if !f.Kind.valid() {
+		return 0, fmt.Errorf("%w: unknown kind %d", ErrMalformed, uint8(f.Kind))
+	}
+	r := rules[f.Kind]
+	if err := checkNode("From", f.From, false); err != nil {
+		return 0, err
+	}
+	if err := checkNode("To", f.To, r.anyInc); err != nil {
+		return 0, err
+	}
+	m := f.present()
+	if extra := m &^ r.allowed; extra != 0 {
+		return 0, fmt.Errorf("%w: %v frame with %v", ErrMalformed, f.Kind, extra)
+	}
+	if missing := r.required &^ m; missing != 0 {
+		return 0, fmt.Errorf("%w: %v frame without %v", ErrMalformed, f.Kind, missing)
+	}
+	if m&fieldSource != 0 {
+		if err := checkDevice("Source", f.Source); err != nil {
+			return 0, err
+		}
+	}
+	if len(f.Name) > MaxNameLen {
+		return 0, fmt.Errorf("%w: Name is %d bytes, over %d", ErrTooLarge, len(f.Name), MaxNameLen)
+	}
+	if len(f.Reason) > MaxTextLen {
+		return 0, fmt.Errorf("%w: Reason is %d bytes, over %d", ErrTooLarge, len(f.Reason), MaxTextLen)
+	}
+	if f.Fault != nil {
+		if err := checkFault(f.Fault, true); err != nil {
+			return 0, err
+		}
+	}
+	return m, nil
+}
+
+// checkNode checks that n has a name within limits and, unless anyInc, an
+// incarnation.
+func checkNode(what string, n Node, anyInc bool) error {
+	switch {
+	case n.Name == "":
+		return fmt.Errorf("%w: %s has no name", ErrMalformed, what)
+	case len(n.Name) > MaxNameLen:
+		return fmt.Errorf("%w: %s name is %d bytes, over %d", ErrTooLarge, what, len(n.Name), MaxNameLen)
+	case n.Inc == 0 && !anyInc:
+		return fmt.Errorf("%w: %s has no incarnation", ErrMalformed, what)
+	}
+	return nil
+}
+
+// checkDevice checks that d is fully set.
+func checkDevice(what string, d Device) error {
+	if err := checkNode(what, d.Node, false); err != nil {
+		return err
+	}
+	if d.Seq == 0 {
+		return fmt.Errorf("%w: %s has no seq", ErrMalformed, what)
+	}
+	return nil
+}
+
+// checkFault checks ft; a cascade is allowed only if cascade is true, so a
+// cause cannot be one.
+func checkFault(ft *Fault, cascade bool) error {
+	if ft.Kind < faultDrop || ft.Kind > faultUnreachable {
+		return fmt.Errorf("%w: unknown fault kind %d", ErrMalformed, ft.Kind)
+	}
+	if len(ft.Text) > MaxTextLen {
+		return fmt.Errorf("%w: fault text is %d bytes, over %d", ErrTooLarge, len(ft.Text), MaxTextLen)
+	}
+	if len(ft.Stack) > MaxStackLen {
+		return fmt.Errorf("%w: fault stack is %d bytes, over %d", ErrTooLarge, len(ft.Stack), MaxStackLen)
+	}
+	if ft.Kind != faultCascade {
+		if !ft.Device.IsZero() || !ft.Root.IsZero() || ft.Cause != nil {
+			return fmt.Errorf("%w: fault of kind %d with cascade fields", ErrMalformed, ft.Kind)
+		}
+		return nil
+	}
+	if !cascade {
+		return fmt.Errorf("%w: cascade caused by a cascade", ErrMalformed)
+	}
+	if err := checkDevice("fault device", ft.Device); err != nil {
+		return err
+	}
+	if err := checkDevice("fault root", ft.Root); err != nil {
+		return err
+	}
+	if ft.Cause == nil {
+		return fmt.Errorf("%w: cascade without a cause", ErrMalformed)
+	}
+	return checkFault(ft.Cause, false)
+}
