@@ -159,10 +159,6 @@ func (j *downJob) cascadeLocked(p *device, more *[]downJob) {
 // called with d.mu held and unlocks it. Delivery never blocks and never
 // drops (rule 10).
 func (d *device) enqueueLocked(m Message) {
-	if d.kind == kindProxy {
-		d.forwardLocked(m)
-		return
-	}
 	d.push(m)
 	d.signalLocked()
 	var wake context.CancelCauseFunc

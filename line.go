@@ -82,6 +82,15 @@ func (l Line) Link(other Linkable, mode LinkMode) error {
 	if !mode.valid() {
 		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: ErrBadMode}
 	}
+	if a.kind|b.kind != kindLocal {
+		return linkRemote(a, b, mode)
+	}
+	return linkLocal(a, b, mode, mode)
+}
+
+// linkLocal records the directions mode of the link between a and b; all
+// is the whole mode asked for, for the event.
+func linkLocal(a, b *device, mode, all LinkMode) error {
 	lockPair(a, b)
 	switch {
 	case a.state == stateDown:
@@ -97,7 +106,7 @@ func (l Line) Link(other Linkable, mode LinkMode) error {
 	}
 	unlockPair(a, b)
 	if hk := hook.Load(); hk != nil {
-		emit(hk, EventLinked, a, b.id(), mode, nil)
+		emit(hk, EventLinked, a, b.id(), all, nil)
 	}
 	return nil
 }
@@ -124,11 +133,21 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 	// has gone down, the watcher's entry alone decides whether the pending
 	// notification is delivered, so each side is edited only while alive and
 	// the watcher's view is what counts as removed.
-	removed := false
+	removed, all := false, mode
+	if a.kind|b.kind != kindLocal {
+		// The directions watched by a proxy live on its node: ask it to
+		// remove them, and count them removed once asked.
+		local, err := remoteHalves(a, b, mode, remoteUnwatch)
+		if err != nil {
+			return false, &LinkError{Op: "unlink", From: a.id(), To: b.id(), Err: err}
+		}
+		removed = local != mode
+		mode = local
+	}
 	lockPair(a, b)
 	if a.state != stateDown {
 		am := a.links.get(b)
-		removed = am&mode&Monitor != 0
+		removed = removed || am&mode&Monitor != 0
 		a.links.set(b, am&^mode)
 	}
 	if b.state != stateDown {
@@ -142,7 +161,7 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 	unlockPair(a, b)
 	if removed {
 		if hk := hook.Load(); hk != nil {
-			emit(hk, EventUnlinked, a, b.id(), mode, nil)
+			emit(hk, EventUnlinked, a, b.id(), all, nil)
 		}
 	}
 	return removed, nil
@@ -164,6 +183,9 @@ func (l Line) Shutdown(from DeviceID) error {
 	}
 	if hk := hook.Load(); hk != nil {
 		emit(hk, EventShutdownRequested, d, from, 0, nil)
+	}
+	if d.kind == kindProxy {
+		return d.shutdownRemote(from)
 	}
 	d.mu.Lock()
 	switch d.state {

@@ -3,33 +3,49 @@ package backplane_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/backplane-go/backplane"
 )
 
-// recRemote records what a proxy hands to its transport.
+// recRemote records what a proxy asks of its transport, as strings.
 type recRemote struct {
-	mu      sync.Mutex
-	msgs    []backplane.Message
-	to      []backplane.DeviceID
-	kills   []backplane.DeviceID
-	killErr error
+	mu    sync.Mutex
+	calls []string
+	err   error // returned by every call when set
 }
 
-func (r *recRemote) Forward(to backplane.DeviceID, m backplane.Message) {
+func (r *recRemote) rec(format string, args ...any) error {
 	r.mu.Lock()
-	r.msgs = append(r.msgs, m)
-	r.to = append(r.to, to)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf(format, args...))
+	return r.err
+}
+
+func (r *recRemote) Watch(to backplane.DeviceID, t backplane.Line) error {
+	return r.rec("watch %v %v", to, t.ID())
+}
+
+func (r *recRemote) Unwatch(to backplane.DeviceID, t backplane.Line) error {
+	return r.rec("unwatch %v %v", to, t.ID())
+}
+
+func (r *recRemote) Shutdown(to, from backplane.DeviceID) error {
+	return r.rec("shutdown %v %v", to, from)
 }
 
 func (r *recRemote) Kill(to, from backplane.DeviceID, reason error) error {
+	return r.rec("kill %v %v %v", to, from, reason)
+}
+
+func (r *recRemote) take() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.kills = append(r.kills, from)
-	return r.killErr
+	c := r.calls
+	r.calls = nil
+	return c
 }
 
 var nodeB = backplane.NodeID{Name: "b", Incarnation: 7}
@@ -155,65 +171,53 @@ func TestProxyDisconnectReachesWatchers(t *testing.T) {
 	}
 }
 
-// What a local device would queue for the remote one goes to Forward, in
-// order; Kill goes to the transport; the proxy runs no task.
-func TestProxyForwards(t *testing.T) {
+func wantCalls(t *testing.T, r *recRemote, want ...string) {
+	t.Helper()
+	got := r.take()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("remote calls %q, want %q", got, want)
+	}
+}
+
+// The directions of a link in which a proxy would watch go to its
+// transport; the others are local edges. Shutdown and Kill go to the
+// transport; the proxy runs no task and its inbox stays empty.
+func TestProxyRemoteHalves(t *testing.T) {
 	p, r := newProxy(t, 11)
-	defer p.Drop()
 	a := backplane.New(backplane.Owned())
 	b := backplane.New(backplane.Owned())
-	for _, d := range []*backplane.Device{a, b} {
-		if err := d.Link(p, backplane.Notify); err != nil { // p watches d
-			t.Fatal(err)
-		}
+	defer a.Drop()
+	defer b.Drop()
+	pid := p.ID()
+
+	if err := a.Link(p, backplane.Notify); err != nil { // p watches a: remote
+		t.Fatal(err)
 	}
+	wantCalls(t, r, fmt.Sprintf("watch %v %v", pid, a.ID()))
+	if err := b.Link(p, backplane.Peer); err != nil { // both: one remote, one local
+		t.Fatal(err)
+	}
+	wantCalls(t, r, fmt.Sprintf("watch %v %v", pid, b.ID()))
+	if err := p.Line().Link(a, backplane.Notify); err != nil { // a watches p: local
+		t.Fatal(err)
+	}
+	wantCalls(t, r)
+	if ok, err := a.Unlink(p, backplane.Notify); !ok || err != nil {
+		t.Errorf("Unlink of a remote half = %v, %v", ok, err)
+	}
+	wantCalls(t, r, fmt.Sprintf("unwatch %v %v", pid, a.ID()))
+
 	if err := p.Line().Shutdown(a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Line().Shutdown(backplane.DeviceID{}); err != nil {
+	if err := p.Line().Kill(b.ID(), nil); err != nil {
 		t.Fatal(err)
 	}
-	_ = a.Disconnect(errors.New("a failed"))
-	_ = b.Disconnect(nil)
-
-	r.mu.Lock()
-	msgs, to := r.msgs, r.to
-	r.mu.Unlock()
-	if len(msgs) != 4 {
-		t.Fatalf("forwarded %d messages: %v", len(msgs), msgs)
-	}
-	for _, id := range to {
-		if id != p.ID() {
-			t.Errorf("forwarded to %v", id)
-		}
-	}
-	want := []struct {
-		kind  backplane.MessageKind
-		from  backplane.DeviceID
-		fault bool
-	}{
-		{backplane.Shutdown, a.ID(), false},
-		{backplane.Shutdown, backplane.DeviceID{}, false},
-		{backplane.Disconnected, a.ID(), true},
-		{backplane.Disconnected, b.ID(), false},
-	}
-	for i, w := range want {
-		m := msgs[i]
-		if m.Kind() != w.kind || m.From() != w.from || (m.Fault() != nil) != w.fault {
-			t.Errorf("message %d = %v, want %v from %v (fault %v)", i, m, w.kind, w.from, w.fault)
-		}
-	}
-	if p.Pending() != 0 {
-		t.Errorf("proxy inbox holds %d messages", p.Pending())
+	wantCalls(t, r, fmt.Sprintf("shutdown %v %v", pid, a.ID()), fmt.Sprintf("kill %v %v <nil>", pid, b.ID()))
+	if !p.Alive() || p.Pending() != 0 {
+		t.Errorf("proxy alive %v, pending %d", p.Alive(), p.Pending())
 	}
 
-	r.killErr = errors.New("sent")
-	if err := p.Line().Kill(a.ID(), nil); err != r.killErr {
-		t.Errorf("Kill = %v", err)
-	}
-	if !p.Alive() {
-		t.Error("Kill took the proxy itself down")
-	}
 	ctx := context.Background()
 	if err := p.Manage(ctx, func(context.Context) error { return nil }); !errors.Is(err, backplane.ErrProxy) {
 		t.Errorf("Manage = %v", err)
@@ -224,10 +228,57 @@ func TestProxyForwards(t *testing.T) {
 	if _, err := backplane.Watch(ctx, p, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, backplane.ErrProxy) {
 		t.Errorf("Watch = %v", err)
 	}
-	_ = p.Disconnect(nil)
+
+	// The local halves fire when the proxy goes down.
+	f := backplane.ErrorFault(errors.New("remote failure"))
+	_ = p.Disconnect(f)
+	for _, d := range []*backplane.Device{a, b} {
+		if m, ok := d.TryReceive(); !ok || m.From() != pid || m.Fault() != f {
+			t.Errorf("%v got %v", d.ID(), m)
+		}
+	}
 	if err := p.Line().Kill(a.ID(), nil); !errors.Is(err, backplane.ErrLinkDown) {
 		t.Errorf("Kill after disconnect = %v", err)
 	}
+	if err := p.Line().Shutdown(a.ID()); !errors.Is(err, backplane.ErrLinkDown) {
+		t.Errorf("Shutdown after disconnect = %v", err)
+	}
+	if err := a.Link(p, backplane.Notify); !errors.Is(err, backplane.ErrLinkDown) {
+		t.Errorf("Link after disconnect = %v", err)
+	}
+	if ok, err := b.Unlink(p, backplane.Notify); err != nil {
+		t.Errorf("Unlink after disconnect = %v, %v", ok, err)
+	}
+	wantCalls(t, r)
+}
+
+// A link whose remote half fails leaves no edge behind, here or there.
+func TestProxyLinkFailureLeavesNoEdge(t *testing.T) {
+	p, r := newProxy(t, 12)
+	a := backplane.New(backplane.Owned())
+	defer a.Drop()
+	r.err = errors.New("node unreachable")
+	if err := a.Link(p, backplane.Peer); !errors.Is(err, r.err) {
+		t.Fatalf("Link = %v", err)
+	}
+	wantCalls(t, r, fmt.Sprintf("watch %v %v", p.ID(), a.ID()))
+	_ = p.Disconnect(backplane.ErrorFault(errors.New("x")))
+	if m, ok := a.TryReceive(); ok {
+		t.Errorf("failed link delivered %v", m)
+	}
+}
+
+// Two proxies linked: each direction goes to the watcher's transport.
+func TestProxyToProxy(t *testing.T) {
+	p, r := newProxy(t, 13)
+	q, s := newProxy(t, 14)
+	defer p.Drop()
+	defer q.Drop()
+	if err := p.Line().Link(q, backplane.Peer); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, r, fmt.Sprintf("watch %v %v", p.ID(), q.ID()))
+	wantCalls(t, s, fmt.Sprintf("watch %v %v", q.ID(), p.ID()))
 }
 
 // A Shutdown from a device to an idle device names the requester; from a
