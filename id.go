@@ -59,6 +59,12 @@ func RemoteID(node NodeID, seq uint64) DeviceID {
 	return DeviceID{n: seq, node: unique.Make(node)}
 }
 
+// LocalID returns the ID that the device of this process with sequence
+// number seq has (see DeviceID.Seq), or the zero DeviceID for 0. It is for
+// transports, which decode the IDs of this process's devices when they come
+// back from other nodes.
+func LocalID(seq uint64) DeviceID { return DeviceID{n: seq} }
+
 // lastID is the process-wide ID counter. It is global because IDs must be
 // unique across every device in the process (rule 1 of the contract); an
 // atomic add is the cheapest way to hand them out without coordination.

@@ -81,6 +81,9 @@ func TestRemoteID(t *testing.T) {
 	if local.ID().IsRemote() || !local.ID().Node().IsZero() {
 		t.Errorf("local ID %v claims a node %v", local.ID(), local.ID().Node())
 	}
+	if backplane.LocalID(local.ID().Seq()) != local.ID() || !backplane.LocalID(0).IsZero() {
+		t.Error("LocalID does not give back a local device's ID")
+	}
 	if local.ID() == backplane.RemoteID(nodeB, local.ID().Seq()) {
 		t.Error("a local ID equals a remote one with the same sequence number")
 	}

@@ -40,23 +40,27 @@ type child struct {
 	cur        *proc // the running generation; nil when none
 	idle       *proc // a finished generation whose runner waits for the next one
 	removed    bool
+	opts       []backplane.Option // its devices' options, made once
 }
 
 // proc is one generation of a child: one device, one goroutine.
 type proc struct {
-	c        *child
-	gen      uint64
-	line     backplane.Line
-	rn       *runnerState  // the goroutine that runs it
-	endMu    sync.Mutex    // guards ended and done
-	ended    bool          // its task has returned
-	done     chan struct{} // made when it is abandoned; closed when its task has returned
-	started  chan error    // buffered 1: the start result, sent once; nil when there is no start step
-	stopping bool          // the supervisor asked it to stop
-	down     bool          // its device went down under it
-	deadline time.Time     // parallel stop: when to abandon it
-	graceAt  time.Time     // its device went down: when to abandon it
-	graceIdx int           // its index in the run's graceHeap; -1 if not there
+	c         *child
+	gen       uint64
+	line      backplane.Line
+	ctx       selfCtx       // the context its task runs with
+	rn        *runnerState  // the goroutine that runs it
+	unlinked  bool          // the supervisor stopped watching its device after its task returned: no Disconnected comes
+	signalled bool          // its start result is sent; owned by its runner
+	endMu     sync.Mutex    // guards ended and done
+	ended     bool          // its task has returned
+	done      chan struct{} // made when it is abandoned; closed when its task has returned
+	started   chan error    // buffered 1: the start result, sent once; nil when there is no start step
+	stopping  bool          // the supervisor asked it to stop
+	down      bool          // its device went down under it
+	deadline  time.Time     // parallel stop: when to abandon it
+	graceAt   time.Time     // its device went down: when to abandon it
+	graceIdx  int           // its index in the run's graceHeap; -1 if not there
 }
 
 // end records that p's task has returned.
@@ -82,6 +86,27 @@ func (p *proc) doneChan() chan struct{} {
 		}
 	}
 	return p.done
+}
+
+// selfCtx is the context a worker's Manage starts from: the run's values
+// (never cancelled), with the child's own Line under selfKey. It lives in
+// the proc, so that a generation's context costs no allocation of its own.
+// The task's context is Manage's, cancelled when the child's device goes
+// down; every child's device goes down (stopped, or killed when abandoned)
+// before its run ends, so deriving it from the run's cancellable context
+// would only cost each generation a registration there and its removal.
+type selfCtx struct {
+	context.Context
+	line backplane.Line
+}
+
+// Value returns the child's Line for selfKey, and otherwise defers to the
+// run's context.
+func (c *selfCtx) Value(key any) any {
+	if _, ok := key.(selfKey); ok {
+		return c.line
+	}
+	return c.Context.Value(key)
 }
 
 func (p *proc) instance() Instance {
@@ -125,25 +150,11 @@ func (r *run) remove(c *child) {
 // startProc starts a new generation of c and waits until it has started
 // (or failed to). On success c is running.
 func (r *run) startProc(c *child) error {
-	// Owned: the runner goroutine holds dev until Manage has disconnected it.
-	dev := backplane.New(backplane.WithName(c.spec.ID), backplane.Owned())
-	// Peer: the child watches the supervisor, so a supervisor fault
-	// cascades to it at once; the supervisor watches the child, to learn
-	// at once when its device goes down.
-	if err := dev.Link(r.dev, backplane.Peer); err != nil {
-		_ = dev.Disconnect(nil) // never linked, never ran: nobody to tell
+	dev, err := r.newDevice(c)
+	if err != nil {
 		return err
 	}
-	c.gen++
-	p := &proc{c: c, gen: c.gen, line: dev.Line(), graceIdx: -1}
-	// Only a Starter or a nested supervisor has a start step to wait for. A
-	// plain Service is started once its goroutine is: if it ends at once,
-	// that is an exit, handled as any other.
-	_, hasStart := c.spec.Service.(Starter)
-	if hasStart || c.spec.isSupervisor() {
-		p.started = make(chan error, 1)
-	}
-	r.byDev[dev.ID()] = p
+	p := r.newProc(c, dev)
 	if prev := c.idle; prev != nil {
 		c.idle = nil
 		p.rn = prev.rn
@@ -170,15 +181,69 @@ func (r *run) startProc(c *child) error {
 	return nil
 }
 
-// runner is a child's goroutine. It runs one generation, reports its exit,
-// then waits to be handed the next generation of the same child or to be
+// newDevice makes the device of c's next run, linked with the
+// supervisor's. It changes nothing else: a caller that does not use it
+// disconnects it.
+func (r *run) newDevice(c *child) (*backplane.Device, error) {
+	if c.opts == nil {
+		c.opts = []backplane.Option{backplane.WithName(c.spec.ID), backplane.Owned()}
+	}
+	// Owned: the runner goroutine holds dev until Manage has disconnected it.
+	dev := backplane.New(c.opts...)
+	// Peer: the child watches the supervisor, so a supervisor fault
+	// cascades to it at once; the supervisor watches the child, to learn
+	// at once when its device goes down.
+	if err := dev.Link(r.dev, backplane.Peer); err != nil {
+		_ = dev.Disconnect(nil) // never linked, never ran: nobody to tell
+		return nil, err
+	}
+	return dev, nil
+}
+
+// newProc records the next generation of c, on dev. Its runner is the
+// caller's to set.
+func (r *run) newProc(c *child, dev *backplane.Device) *proc {
+	p := new(proc)
+	r.initProc(p, c, dev)
+	return p
+}
+
+// initProc makes p the next generation of c, on dev, and records it.
+func (r *run) initProc(p *proc, c *child, dev *backplane.Device) {
+	c.gen++
+	*p = proc{c: c, gen: c.gen, line: dev.Line(), graceIdx: -1}
+	p.ctx = selfCtx{Context: r.vals, line: p.line}
+	// Only a Starter or a nested supervisor has a start step to wait for. A
+	// plain Service is started once its goroutine is: if it ends at once,
+	// that is an exit, handled as any other.
+	if c.spec.hasStart() {
+		p.started = make(chan error, 1)
+	}
+	r.byDev[devKey(dev.ID())] = p
+}
+
+// devKey is the key of a child's device in run.byDev: its sequence
+// number, a child's device being always of this process.
+func devKey(id backplane.DeviceID) uint64 { return id.Seq() }
+
+// runner is a child's goroutine. It runs one generation and, when that
+// generation failed and the supervisor is idle, restarts the child itself
+// (see restartInPlace). Otherwise it reports the exit to the loop, then
+// waits to be handed the next generation of the same child or to be
 // released. Reusing the goroutine keeps its grown stack: a restart then
-// costs a channel send rather than a new goroutine whose stack grows again
-// through Manage, which is most of a restart's cost.
+// costs a channel send at most, rather than a new goroutine whose stack
+// grows again through Manage.
 func (r *run) runner(p *proc, dev *backplane.Device) {
 	rn := p.rn
 	defer r.disown(rn)
-	for r.runGen(p, dev) {
+	rn.task = func(ctx context.Context) error { return r.serve(ctx, rn.p) }
+	for {
+		e := r.runGen(p, dev)
+		if np, ndev, ok := r.restartInPlace(e); ok {
+			p, dev = np, ndev
+			continue
+		}
+		r.exits.put(e)
 		select {
 		case h, ok := <-rn.next:
 			if !ok {
@@ -195,6 +260,8 @@ func (r *run) runner(p *proc, dev *backplane.Device) {
 type runnerState struct {
 	next     chan handoff // buffered 1: its next generation; closed to let it end
 	disowned atomic.Bool  // it no longer counts in run.runners
+	p        *proc        // the generation it runs; owned by the runner
+	task     func(context.Context) error
 }
 
 // disown takes rn out of the runners the run waits for: when it ends, or
@@ -211,50 +278,65 @@ type handoff struct {
 	dev *backplane.Device
 }
 
-// runGen runs generation p on dev, which it owns, and reports its exit. It
-// reports false when the runner must end: the run is over, or the task
-// ended the goroutine with runtime.Goexit (t.FailNow, for instance), in
-// which case the exit is still reported, from a deferred call.
-func (r *run) runGen(p *proc, dev *backplane.Device) (again bool) {
-	signalled, returned := false, false
-	var res error
+// runGen runs generation p on dev, which it owns, and returns its exit. If
+// the task ends the goroutine with runtime.Goexit (t.FailNow, for
+// instance), runGen does not return: the exit is reported, marked last,
+// from a deferred call.
+func (r *run) runGen(p *proc, dev *backplane.Device) exit {
+	returned := false
 	defer func() {
 		if !returned {
-			res = errGoexit
+			r.exits.put(r.ended(p, dev, errGoexit, true))
 		}
-		if !signalled && p.started != nil {
-			if res == nil {
-				res = errNotStarted
-			}
-			p.started <- res
-		}
-		p.end()
-		r.exits.put(exit{p: p, err: res, fault: dev.Fault(), last: !returned})
-		again = returned
 	}()
+	var res error
 	switch svc := p.c.spec.Service.(type) {
 	case *Supervisor:
 		res = svc.run(r.ctx, dev, func(err error) {
-			signalled = true
+			p.signalled = true
 			p.started <- err
 		})
 	default:
-		ctx := context.WithValue(r.ctx, selfKey{}, p.line)
-		res = dev.Manage(ctx, func(ctx context.Context) error {
-			if st, ok := svc.(Starter); ok {
-				if err := st.Start(ctx); err != nil {
-					return err
-				}
-			}
-			if p.started != nil {
-				signalled = true
-				p.started <- nil
-			}
-			return svc.Serve(ctx)
-		})
+		p.rn.p = p
+		res = dev.Manage(&p.ctx, p.rn.task)
 	}
 	returned = true
-	return false // set by the deferred call
+	return r.ended(p, dev, res, false)
+}
+
+// ended records that p's task has returned res and makes its exit.
+func (r *run) ended(p *proc, dev *backplane.Device, res error, last bool) exit {
+	if !p.signalled && p.started != nil {
+		if res == nil {
+			res = errNotStarted
+		}
+		p.started <- res
+	}
+	p.end()
+	return exit{p: p, err: res, fault: dev.Fault(), last: last}
+}
+
+// serve is a worker's task under Manage: its start step, if any, then
+// Serve. When Serve returns and p may be restarted in place, the
+// supervisor stops watching p's device before it goes down, so that no
+// Disconnected wakes the loop for an end the runner reports itself; a
+// device that is down already (a cascade, a shutdown) keeps its message.
+func (r *run) serve(ctx context.Context, p *proc) error {
+	svc := p.c.spec.Service
+	if st, ok := svc.(Starter); ok {
+		if err := st.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if p.started != nil {
+		p.signalled = true
+		p.started <- nil
+	}
+	err := svc.Serve(ctx)
+	if r.inPlace(p) {
+		p.unlinked, _ = r.dev.Unlink(p.line, backplane.Monitor)
+	}
+	return err
 }
 
 // idle records that p's runner, whose exit the loop has just taken, waits

@@ -108,15 +108,24 @@ func (r *run) startGroup(g []*child, reason string, fault *backplane.Fault) {
 // allowRestart records a restart at now and reports whether it is within
 // the intensity: at most maxRestarts in any period.
 func (r *run) allowRestart(now time.Time) bool {
-	cut := now.Add(-r.cfg.period)
-	kept := r.restarts[:0]
-	for _, t := range r.restarts {
-		if t.After(cut) {
-			kept = append(kept, t)
-		}
-	}
-	r.restarts = append(kept, now)
+	at := now.Sub(r.epoch)
+	r.pruneRestarts(at)
+	r.restarts = append(r.restarts, at)
 	return len(r.restarts) <= r.cfg.maxRestarts
+}
+
+// pruneRestarts forgets the restarts older than the period before at (a
+// time since the run's epoch), and returns at.
+func (r *run) pruneRestarts(at time.Duration) time.Duration {
+	cut := at - r.cfg.period
+	i := 0
+	for i < len(r.restarts) && r.restarts[i] <= cut {
+		i++
+	}
+	if i > 0 {
+		r.restarts = r.restarts[:copy(r.restarts, r.restarts[i:])]
+	}
+	return at
 }
 
 // backoff returns the delay before the restart just counted: min·2^(k-1)
@@ -250,4 +259,93 @@ func (h *graceHeap) Pop() any {
 	*h = old[:len(old)-1]
 	p.graceIdx = -1
 	return p
+}
+
+// inPlace reports whether p, once its task has returned, may be restarted
+// in place by its runner: a worker with no start step, which a restart
+// replaces alone (OneForOne, Dynamic), at once (no backoff), under a
+// supervisor that allows restarts at all. Whether it is, restartInPlace
+// decides when the time comes.
+func (r *run) inPlace(p *proc) bool {
+	c := p.c
+	return (r.cfg.strategy == OneForOne || r.cfg.strategy == Dynamic) &&
+		r.cfg.backoffMax <= 0 && r.cfg.maxRestarts > 0 &&
+		c.spec.Restart != Temporary && p.started == nil
+}
+
+// restartInPlace is the fast path of a restart: the runner of a child that
+// has just failed restarts it itself, in its own goroutine, when the loop
+// is idle and nothing is waiting for it. It does under r.mu what the loop
+// would do with e (handleExit, then attempt and startProc for the child
+// alone): the same checks, the same intensity accounting, the same events
+// in the same order, and the next generation's new device. It reports
+// false, having changed nothing, whenever the loop must decide: the loop is
+// busy, the run is finishing, other exits, messages or deadlines are
+// waiting (they come first), the restart would exceed the intensity, the
+// child is being stopped or its device went down under it, or the new
+// device cannot be linked. The runner then reports e as usual.
+func (r *run) restartInPlace(e exit) (*proc, *backplane.Device, bool) {
+	p := e.p
+	c := p.c
+	if !p.unlinked || (c.spec.Restart == Transient && e.fault == nil) {
+		// Not eligible, or its device went down under it (a cascade, a
+		// shutdown request, a kill): its Disconnected is on its way to the
+		// loop, which handles the whole of it.
+		return nil, nil, false
+	}
+	if !r.mu.TryLock() {
+		return nil, nil, false // the loop is busy: never wait for it
+	}
+	defer r.mu.Unlock()
+	if !r.idleFor(p) {
+		return nil, nil, false
+	}
+	at := r.pruneRestarts(time.Since(r.epoch))
+	if len(r.restarts) >= r.cfg.maxRestarts {
+		return nil, nil, false // the loop gives up
+	}
+	dev, err := r.newDevice(c)
+	if err != nil {
+		return nil, nil, false // the loop reports the failed start
+	}
+	// Committed: from here on, exactly what the loop does.
+	delete(r.byDev, devKey(p.line.ID())) // unlinked: no Disconnected comes for it
+	c.cur = nil
+	if r.cfg.hook != nil {
+		r.emit(ChildExited{Source: r.src, Instance: p.instance(), Fault: e.fault, Err: e.err})
+	}
+	r.restarts = append(r.restarts, at)
+	// The next generation takes over p's memory: nothing refers to p any
+	// more (its exit is taken here, no Disconnected comes for it, it is in
+	// no heap and no list), and identity is the device's, never the proc's.
+	rn := p.rn
+	r.initProc(p, c, dev)
+	p.rn = rn
+	c.cur = p
+	c.state = ChildRunning
+	r.emitStarted(c, true)
+	return p, dev, true
+}
+
+// idleFor reports, under r.mu, whether the loop has nothing to do that
+// must come before the restart of p's child, and p is still its current,
+// undisturbed generation.
+func (r *run) idleFor(p *proc) bool {
+	c := p.c
+	if r.finished || c.removed || c.cur != p || c.idle != nil || p.stopping || p.down ||
+		r.pendingAt < len(r.pending) || len(r.graces) > 0 || len(r.later.h) > 0 {
+		return false
+	}
+	select {
+	case <-r.done:
+		return false // the loop shuts down
+	default:
+	}
+	if r.dev.Pending() > 0 {
+		return false // a shutdown request, or a child's or dependency's end
+	}
+	r.exits.mu.Lock()
+	n := len(r.exits.q)
+	r.exits.mu.Unlock()
+	return n == 0
 }

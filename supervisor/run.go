@@ -9,26 +9,36 @@ import (
 	"github.com/backplane-go/backplane"
 )
 
-// errRunEnded cancels the children's context when a run ends: only
-// abandoned children can still be running then, and their devices are
+// errRunEnded cancels the nested supervisors' context when a run ends:
+// only abandoned children can still be running then, and their devices are
 // already killed.
 var errRunEnded = errors.New("supervisor: run ended")
 
 // run is one serving of a Supervisor: the state of its loop. Everything
-// in it is owned by the loop goroutine (the one running Serve), except the
-// channels, through which the child goroutines and the run-time API talk
-// to it.
+// in it is guarded by mu, except the channels, through which the child
+// goroutines and the run-time API talk to it, and what is set before the
+// children start. The loop goroutine (the one running Serve) holds mu at
+// all times but one: while it waits in its select for something to do.
+// Only then can a child goroutine take mu, with TryLock, to restart its
+// own child in place (see restartInPlace); a child goroutine never waits
+// for mu.
 type run struct {
+	mu sync.Mutex
+
 	s   *Supervisor
 	cfg *config
 	src Source
 
-	// ctx is the context children are started with. It is stored, against
-	// the usual rule, because the run is the one owner loop: it starts
-	// children whenever a restart is due, long after Serve received ctx.
+	// ctx is the context nested supervisors are started with, and vals,
+	// never cancelled, the one workers' contexts get their values from.
+	// They are stored, against the usual rule, because the run is the one
+	// owner loop: it starts children whenever a restart is due, long after
+	// Serve received ctx.
 	ctx    context.Context
+	vals   context.Context
 	cancel context.CancelCauseFunc
 
+	done  <-chan struct{} // Serve's ctx.Done()
 	dev   *backplane.Device
 	id    backplane.DeviceID
 	reqs  chan *request // unbuffered: the API waits for the loop
@@ -40,16 +50,17 @@ type run struct {
 	runners sync.WaitGroup
 
 	children   map[string]*child
-	head, tail *child // start order
-	byDev      map[backplane.DeviceID]*proc
-	pending    []exit // exits taken from the queue, not handled yet
+	head, tail *child           // start order
+	byDev      map[uint64]*proc // the children's devices, by devKey
+	pending    []exit           // exits taken from the queue, not handled yet
 	pendingAt  int
 
 	graces   graceHeap    // children whose device went down under them
 	later    deadlineHeap // restarts waiting for their backoff, and retries
 	timer    *time.Timer
-	timerAt  time.Time // when timer fires; zero when it is not armed
-	restarts []time.Time
+	timerAt  time.Time       // when timer fires; zero when it is not armed
+	epoch    time.Time       // when the run started
+	restarts []time.Duration // since epoch, in order: the restarts within the period
 	autoID   uint64
 
 	finished bool
@@ -81,6 +92,12 @@ func (x *exitQueue) put(e exit) {
 func (r *run) takeExits() {
 	x := &r.exits
 	x.mu.Lock()
+	for _, e := range x.q {
+		if e.p.unlinked {
+			// No Disconnected will come for it to be forgotten on.
+			delete(r.byDev, devKey(e.p.line.ID()))
+		}
+	}
 	r.pending = append(r.pending, x.q...)
 	clear(x.q)
 	x.q = x.q[:0]
@@ -110,22 +127,27 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 		s:        s,
 		cfg:      &s.cfg,
 		src:      Source{Supervisor: s.cfg.name, SupervisorID: dev.ID()},
+		done:     ctx.Done(),
 		dev:      dev,
 		id:       dev.ID(),
 		reqs:     make(chan *request),
 		exits:    exitQueue{ready: make(chan struct{}, 1)},
 		quit:     make(chan struct{}),
 		children: make(map[string]*child, len(s.cfg.children)),
-		byDev:    make(map[backplane.DeviceID]*proc, len(s.cfg.children)),
+		byDev:    make(map[uint64]*proc, len(s.cfg.children)),
 	}
 	if !s.attach(r) {
 		_ = dev.Disconnect(ErrAlreadyRunning)
 		signal(ErrAlreadyRunning)
 		return ErrAlreadyRunning
 	}
-	r.ctx, r.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	r.epoch = time.Now()
+	r.vals = context.WithoutCancel(ctx)
+	r.ctx, r.cancel = context.WithCancelCause(r.vals)
 	r.timer = time.NewTimer(time.Hour)
 	r.timer.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	defer func() {
 		r.timer.Stop()
 		s.detach(r)
@@ -155,7 +177,8 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 }
 
 // loop handles events until the run finishes. Exits that arrived while the
-// loop waited for a particular child are handled first, in order.
+// loop waited for a particular child are handled first, in order. It
+// holds r.mu except while it waits for something to do.
 func (r *run) loop(ctx context.Context) {
 	ready := r.dev.Ready()
 	for !r.finished {
@@ -170,21 +193,50 @@ func (r *run) loop(ctx context.Context) {
 			continue
 		}
 		r.armTimer()
+		var (
+			what wakeUp
+			q    *request
+		)
+		r.mu.Unlock()
 		select {
 		case <-ready:
-			r.drainInbox()
+			what = wakeInbox
 		case <-r.exits.ready:
-			r.takeExits()
-		case q := <-r.reqs:
-			r.handleRequest(q)
+			what = wakeExits
+		case q = <-r.reqs:
+			what = wakeRequest
 		case <-r.timer.C:
+			what = wakeTimer
+		case <-ctx.Done():
+			what = wakeDone
+		}
+		r.mu.Lock()
+		switch what {
+		case wakeInbox:
+			r.drainInbox()
+		case wakeExits:
+			r.takeExits()
+		case wakeRequest:
+			r.handleRequest(q)
+		case wakeTimer:
 			r.timerAt = time.Time{}
 			r.fireDeadlines()
-		case <-ctx.Done():
+		case wakeDone:
 			r.shutdown(context.Cause(ctx))
 		}
 	}
 }
+
+// wakeUp says what woke the loop.
+type wakeUp uint8
+
+const (
+	wakeInbox wakeUp = iota + 1
+	wakeExits
+	wakeRequest
+	wakeTimer
+	wakeDone
+)
 
 // drainInbox handles every message in the supervisor's inbox, and notices
 // when its device was taken down by someone else (a kill).
@@ -215,9 +267,9 @@ func (r *run) drainInbox() {
 // other device, it is a dependency: a fault cascades, a clean end is
 // ignored, as for a managed device.
 func (r *run) handleDown(from backplane.DeviceID, f *backplane.Fault) {
-	if p, ok := r.byDev[from]; ok {
+	if p, ok := r.byDev[devKey(from)]; ok && !from.IsRemote() {
 		// Exactly one Disconnected comes per child device: forget it now.
-		delete(r.byDev, from)
+		delete(r.byDev, devKey(from))
 		if p.c.cur == p && !p.stopping && !p.down {
 			// Its device went down before its task returned (a cascade, or a
 			// kill from elsewhere): give the task its grace to return.

@@ -110,6 +110,15 @@ func (s *ChildSpec) isSupervisor() bool {
 	return ok
 }
 
+// hasStart reports whether the child has a start step the supervisor
+// waits for: a Starter's Start, or a nested supervisor's own start.
+func (s *ChildSpec) hasStart() bool {
+	if _, ok := s.Service.(Starter); ok {
+		return true
+	}
+	return s.isSupervisor()
+}
+
 func isUnusableSupervisor(svc Service) bool {
 	sup, ok := svc.(*Supervisor)
 	return ok && !sup.usable()
