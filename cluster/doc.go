@@ -1,0 +1,56 @@
+// Package cluster links devices across processes and machines, over NATS.
+//
+// A Node joins a process to a backplane cluster. By default it embeds a
+// NATS server bound to 127.0.0.1, which is all one machine needs; nodes
+// also join each other's embedded servers through NATS routes
+// (Config.RouteListen, Config.Routes), or connect to an external NATS
+// cluster (Config.URL), with NATS's own authentication and TLS options
+// passed through.
+//
+// # Remote devices
+//
+// A device on another node is named by a DeviceID that carries the node's
+// name and incarnation (backplane.RemoteID, DeviceID.Node). Node.Line gives
+// a Line to it, and Node.Lookup finds one by the name it was registered
+// under (Node.Register). That Line is used like any other: local devices
+// link to it in any mode, it is linked to local devices, and it is asked to
+// shut down or killed. The rules of SEMANTICS.md hold across nodes: every
+// edge fires exactly once, with the remote device's own fault (its error
+// text, its panic value and stack, or a cascade with its root), and a
+// managed task that depends on a remote device cascades when it faults.
+//
+// Behind the Line is a proxy device (backplane.NewProxy). An edge whose
+// watcher is local is an ordinary local edge to the proxy, which the node
+// disconnects when the remote device disconnects. An edge whose watcher is
+// remote is made on the watcher's node, whichever node's code asked for
+// it: so a link made from both ends is one edge, and each node can tell its
+// own watchers when it loses touch with the other.
+//
+// # When a node cannot be reached
+//
+// Nodes talk in sessions: per pair of node incarnations, every frame is
+// numbered, heartbeats flow both ways, and a session ends at the first
+// doubt: a peer silent for Config.Timeout (it died, hangs or is cut off),
+// a missing frame (core NATS delivers at most once), a lost connection, or
+// a peer restarted under the same name. The session's end fires every edge
+// to the peer's devices once, with a Fault of kind FaultUnreachable
+// wrapping an *UnreachableError (Erlang's noconnection): the device may
+// still be alive, but nothing it does can be reported any more, and this
+// package never claims a delivery that did not happen. A node that comes
+// back is a new incarnation; frames of the old one are ignored.
+//
+// A device that its node does not know, because it has disconnected or
+// because its ID was never made known to other nodes, is reported the same
+// way, with ErrNoDevice. Devices are known to other nodes once registered,
+// or once their ID has been sent in a link.
+//
+// # Ordering
+//
+// What one node asks of another (links, unlinks, shutdowns, kills) is
+// handled there in the order it was asked, and before any later
+// notification from the asking node. Links across nodes are asynchronous:
+// Link returns once the request is on its way, so a remote device that
+// disconnects before the link is made on its node is reported with
+// ErrNoDevice rather than its own fault. Node.Ping waits until a node has
+// handled everything sent to it before.
+package cluster

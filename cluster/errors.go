@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/backplane-go/backplane"
+)
+
+var (
+	// ErrClosed reports an operation on a Node that has been closed.
+	ErrClosed = errors.New("cluster: node closed")
+
+	// ErrNoDevice reports a device that its node does not know (any more):
+	// it has disconnected, or its ID was never made known to other nodes
+	// (see Node.Register). A proxy for such a device disconnects with a
+	// Fault of kind FaultUnreachable wrapping ErrNoDevice.
+	ErrNoDevice = errors.New("cluster: no such device on its node")
+
+	// ErrNotFound reports a Lookup of a name that is not registered on the
+	// node asked.
+	ErrNotFound = errors.New("cluster: name not registered")
+
+	// ErrLocalID reports a local DeviceID passed where a remote one is
+	// expected: a device of this process is linked through its own Line.
+	ErrLocalID = errors.New("cluster: ID of a device of this process")
+
+	// ErrUnreachable reports that a node cannot be reached: the session to
+	// it ended or could not be opened. Faults of kind FaultUnreachable made
+	// by this package wrap an *UnreachableError, which unwraps to it.
+	ErrUnreachable = errors.New("cluster: node unreachable")
+)
+
+// UnreachableError says which node could not be reached and why: the
+// transport's reason (a heartbeat timeout, a gap in the sequence of frames,
+// the peer's restart or goodbye, the loss of the NATS connection), or
+// ErrNoDevice when the node answered that the device is gone.
+type UnreachableError struct {
+	Node   backplane.NodeID
+	Reason error
+}
+
+// Error describes the failure.
+func (e *UnreachableError) Error() string {
+	if errors.Is(e.Reason, ErrNoDevice) {
+		return fmt.Sprintf("cluster: no such device on node %v", e.Node)
+	}
+	return fmt.Sprintf("cluster: node %v unreachable: %v", e.Node, e.Reason)
+}
+
+// Unwrap returns ErrUnreachable and the reason, so that errors.Is matches
+// either.
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Reason} }
+
+// RemoteError is the error of a task on another node, as carried by the
+// wire: its message only. It is the Err of a FaultError fault received from
+// a remote device.
+type RemoteError struct {
+	Node backplane.NodeID
+	Text string
+}
+
+// Error returns the remote error's message.
+func (e *RemoteError) Error() string { return e.Text }

@@ -1,0 +1,265 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster/internal/wire"
+)
+
+// reasonNoDevice is the Reason of a Down frame for a device its node does
+// not know: the proxy then fails with ErrNoDevice.
+const reasonNoDevice = "no such device"
+
+// handler is the node seen by its transport: it acts on the frames of live
+// sessions, and on their end. The transport calls it from one goroutine.
+type handler Node
+
+// Receive acts on one frame of a live session.
+func (h *handler) Receive(f *wire.Frame) {
+	n := (*Node)(h)
+	if <-n.started; n.tr == nil {
+		return // Start failed
+	}
+	switch f.Kind {
+	case wire.KindWatch:
+		n.onWatch(f)
+	case wire.KindDown:
+		n.onDown(f)
+	case wire.KindLink:
+		n.onLink(f)
+	case wire.KindUnlink:
+		n.onUnlink(f)
+	case wire.KindShutdown:
+		if l, ok := n.exported(f.Target); ok {
+			_ = l.Shutdown(n.deviceID(f.Source))
+		}
+	case wire.KindKill:
+		if l, ok := n.exported(f.Target); ok {
+			var reason error
+			if f.Reason != "" {
+				reason = &RemoteError{Node: nodeID(f.From), Text: f.Reason}
+			}
+			_ = l.Kill(n.deviceID(f.Source), reason)
+		}
+	case wire.KindLookup:
+		n.onLookup(f)
+	case wire.KindLookupReply:
+		n.mu.Lock()
+		c, ok := n.lookups[f.Ref]
+		delete(n.lookups, f.Ref)
+		n.mu.Unlock()
+		if ok {
+			c <- lookupReply{dev: f.Source}
+		}
+		// A lookup sent again may be answered twice: the second answer
+		// finds no one waiting.
+	}
+}
+
+// Down ends what the node kept for a session: every proxy for a device of
+// that peer disconnects with FaultUnreachable, once, and the devices the
+// peer watched here are no longer watched for it.
+func (h *handler) Down(node wire.Node, reason error) {
+	n := (*Node)(h)
+	if <-n.started; n.tr == nil {
+		return // Start failed
+	}
+	peerID := nodeID(node)
+	var gone []*backplane.Device
+	var ids []backplane.DeviceID
+	n.mu.Lock()
+	for id, p := range n.proxies {
+		if id.Node() == peerID {
+			gone = append(gone, p)
+			ids = append(ids, id)
+			delete(n.proxies, id)
+		}
+	}
+	p := n.peers[node]
+	delete(n.peers, node)
+	n.mu.Unlock()
+	if p != nil {
+		_ = p.watch.Disconnect(nil)
+	}
+	f := unreachable(peerID, reason)
+	for _, p := range gone {
+		_ = p.Disconnect(f)
+	}
+}
+
+// exported returns the local device with sequence number seq, if other
+// nodes may name it.
+func (n *Node) exported(seq uint64) (backplane.Line, bool) {
+	n.mu.Lock()
+	l, ok := n.exports[seq]
+	n.mu.Unlock()
+	return l, ok
+}
+
+// onWatch starts watching a local device for the peer; a device that is
+// gone is reported at once.
+func (n *Node) onWatch(f *wire.Frame) {
+	l, ok := n.exported(f.Target)
+	if ok {
+		p, err := n.peer(f.From)
+		if err != nil {
+			return // closing
+		}
+		if p.watch.Link(l, backplane.Monitor) == nil {
+			return
+		}
+	}
+	_ = n.send(&wire.Frame{Kind: wire.KindDown, To: f.From, Source: wire.Device{Node: n.self, Seq: f.Target}, Reason: reasonNoDevice})
+}
+
+// onDown disconnects the proxy of a remote device that disconnected.
+func (n *Node) onDown(f *wire.Frame) {
+	id := n.deviceID(f.Source)
+	n.mu.Lock()
+	p, ok := n.proxies[id]
+	if ok {
+		delete(n.proxies, id)
+	}
+	n.mu.Unlock()
+	if !ok {
+		return
+	}
+	if f.Reason == reasonNoDevice {
+		_ = p.Disconnect(unreachable(nodeID(f.From), ErrNoDevice))
+		return
+	}
+	if ff := n.fault(nodeID(f.From), f.Fault); ff != nil {
+		_ = p.Disconnect(ff)
+	} else {
+		_ = p.Disconnect(nil)
+	}
+}
+
+// onLink makes a local device watch another device, for a link made on the
+// peer. If the watched device is already gone, the watcher is told, since
+// the link was made while it seemed alive.
+func (n *Node) onLink(f *wire.Frame) {
+	w, ok := n.exported(f.Target)
+	if !ok {
+		return // the watcher is gone: nobody to tell
+	}
+	id := n.deviceID(f.Source)
+	var gone *backplane.Fault
+	if id.IsRemote() {
+		p, err := n.proxy(id)
+		if err != nil {
+			return // closing
+		}
+		if w.Link(p, backplane.Monitor) == nil {
+			return
+		}
+		gone = p.Fault()
+	} else if t, ok := n.exported(id.Seq()); ok && w.Link(t, backplane.Monitor) == nil {
+		return
+	}
+	if !w.Alive() {
+		return
+	}
+	// The watched device is gone: tell the watcher through a proxy made for
+	// the purpose, with the fault the device's proxy went down with, if any.
+	if gone == nil {
+		gone = unreachable(nodeID(f.Source.Node), ErrNoDevice)
+	}
+	if !id.IsRemote() {
+		id = backplane.RemoteID(n.id, id.Seq()) // a proxy needs a remote ID
+	}
+	tmp, err := backplane.NewProxy(id, nopRemote{})
+	if err != nil {
+		return
+	}
+	if w.Link(tmp, backplane.Monitor) == nil {
+		_ = tmp.Disconnect(gone)
+	} else {
+		_ = tmp.Disconnect(nil)
+	}
+}
+
+// onUnlink undoes onLink.
+func (n *Node) onUnlink(f *wire.Frame) {
+	w, ok := n.exported(f.Target)
+	if !ok {
+		return
+	}
+	var t backplane.Line
+	if f.Source.Node == n.self {
+		if t, ok = n.exported(f.Source.Seq); !ok {
+			return
+		}
+	} else {
+		n.mu.Lock()
+		p, ok := n.proxies[n.deviceID(f.Source)]
+		n.mu.Unlock()
+		if !ok {
+			return
+		}
+		t = p.Line()
+	}
+	_, _ = w.Unlink(t, backplane.Monitor)
+}
+
+// onLookup answers a lookup from the registry.
+func (n *Node) onLookup(f *wire.Frame) {
+	reply := &wire.Frame{Kind: wire.KindLookupReply, To: f.From, Ref: f.Ref}
+	n.mu.Lock()
+	l, ok := n.names[f.Name]
+	n.mu.Unlock()
+	if f.Name == pingName {
+		reply.Source = wire.Device{Node: n.self, Seq: 1} // any non-zero answer
+	} else if ok {
+		reply.Source = wire.Device{Node: n.self, Seq: l.ID().Seq()}
+	}
+	_ = n.send(reply)
+}
+
+// peer returns what the node keeps for its session with node, making it
+// if needed.
+func (n *Node) peer(node wire.Node) (*peer, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	if p, ok := n.peers[node]; ok {
+		return p, nil
+	}
+	p := &peer{node: node, watch: backplane.New(backplane.Owned(), backplane.WithName("cluster peer "+node.Name))}
+	n.peers[node] = p
+	n.wg.Add(1)
+	go n.report(p)
+	return p, nil
+}
+
+// report tells the peer of the disconnections of the local devices it
+// watches, until the session ends.
+func (n *Node) report(p *peer) {
+	defer n.wg.Done()
+	for {
+		m, err := p.watch.Receive(context.Background())
+		if err != nil {
+			return
+		}
+		if m.Kind() != backplane.Disconnected {
+			continue
+		}
+		// A failed send means the session is over: Down then disconnects
+		// p.watch, which ends this loop.
+		_ = n.send(&wire.Frame{Kind: wire.KindDown, To: p.node, Source: n.wireID(m.From()), Fault: n.wireFault(m.Fault())})
+	}
+}
+
+// nopRemote is the transport of a proxy that only ever tells one watcher
+// that its device is gone.
+type nopRemote struct{}
+
+func (nopRemote) Watch(backplane.DeviceID, backplane.Line) error   { return ErrNoDevice }
+func (nopRemote) Unwatch(backplane.DeviceID, backplane.Line) error { return nil }
+func (nopRemote) Shutdown(backplane.DeviceID, backplane.DeviceID) error {
+	return ErrNoDevice
+}
+func (nopRemote) Kill(backplane.DeviceID, backplane.DeviceID, error) error { return ErrNoDevice }

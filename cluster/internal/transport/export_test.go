@@ -1,0 +1,20 @@
+package transport
+
+import "github.com/backplane-go/backplane/cluster/internal/wire"
+
+// crash closes t without Byes, as if the process died.
+func (t *Transport) crash() {
+	t.closeOnce.Do(func() { t.closeErr = t.shutdown(false) })
+}
+
+// epochs returns the epochs of the live session with n.
+func (t *Transport) epochs(n wire.Node) (tx, rx, txSeq uint64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	nr := t.names[n.Name]
+	if nr == nil || nr.incs[n.Inc] == nil || nr.incs[n.Inc].sess == nil {
+		return 0, 0, 0, false
+	}
+	s := nr.incs[n.Inc].sess
+	return s.txEpoch, s.rxEpoch, s.txSeq, true
+}

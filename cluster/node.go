@@ -1,0 +1,455 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster/internal/transport"
+	"github.com/backplane-go/backplane/cluster/internal/wire"
+)
+
+// Config configures a Node. Only Name is required: by default a node embeds
+// a NATS server on 127.0.0.1 and talks through it, which is all a single
+// machine needs.
+type Config struct {
+	// Name is the node's name, unique in its cluster: letters, digits, '.',
+	// '_' and '-', at most 64 bytes. A node restarted under the same name is
+	// a new incarnation of it.
+	Name string
+
+	// Cluster prefixes every NATS subject the node uses, so that several
+	// clusters can share one NATS system. Default "backplane".
+	Cluster string
+
+	// URL connects the node to an external NATS server or cluster (for
+	// example "nats://10.0.0.5:4222"), instead of embedding a server.
+	URL string
+
+	// Listen is the embedded server's client address. Default
+	// "127.0.0.1:0" (a free port; see Node.ClientURL).
+	Listen string
+
+	// RouteListen is the embedded server's cluster (route) address, which
+	// other nodes' embedded servers join through Routes. Empty: the server
+	// accepts no routes.
+	RouteListen string
+
+	// Routes are the route URLs ("nats://host:port") of other nodes'
+	// embedded servers, to form one NATS cluster with them.
+	Routes []string
+
+	// ServerOptions, if set, may change the embedded server's options
+	// before it starts: authorization, TLS, limits.
+	ServerOptions func(*server.Options)
+
+	// NATSOptions are passed to the NATS client connection: credentials,
+	// TLS, names. The node disables the client's reconnect buffer whatever
+	// they say: a notification is either delivered in its session or the
+	// session ends.
+	NATSOptions []nats.Option
+
+	// Heartbeat is how often a node tells each peer it is alive. Default
+	// 100ms.
+	Heartbeat time.Duration
+
+	// Timeout is the detection time: a peer not heard from for this long is
+	// unreachable, and every edge to its devices fires with a Fault of kind
+	// FaultUnreachable. Default 1s.
+	Timeout time.Duration
+}
+
+// Node joins this process to a backplane cluster: it links the process's
+// devices with devices of other nodes, with the rules that hold inside one
+// process (SEMANTICS.md), and with FaultUnreachable when a node can no
+// longer be reached.
+//
+// A Node is safe for concurrent use. Close it to leave the cluster.
+type Node struct {
+	tr   *transport.Transport
+	self wire.Node
+	id   backplane.NodeID
+
+	exportsDev *backplane.Device // watches every exported device, to forget it
+	wg         sync.WaitGroup    // the node's goroutines: exports and peers
+
+	mu      sync.Mutex
+	closed  bool
+	proxies map[backplane.DeviceID]*backplane.Device // remote device -> its proxy
+	exports map[uint64]backplane.Line                // local devices other nodes may name
+	names   map[string]backplane.Line                // Register
+	peers   map[wire.Node]*peer                      // per live session
+	lookups map[uint64]chan lookupReply
+	nextRef uint64
+
+	heartbeat time.Duration
+	started   chan struct{} // closed once tr, self and id are set
+}
+
+// peer is what a node keeps for a live session with another node: a device
+// that watches, on the peer's behalf, the local devices the peer's devices
+// watch, and the goroutine that reports their disconnections.
+type peer struct {
+	node  wire.Node
+	watch *backplane.Device
+}
+
+type lookupReply struct {
+	dev wire.Device
+	err error
+}
+
+// Start starts a node and joins the cluster.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Name == "" {
+		return nil, fmt.Errorf("cluster: start: %w", errors.New("empty node name"))
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 100 * time.Millisecond
+	}
+	n := &Node{
+		exportsDev: backplane.New(backplane.Owned(), backplane.WithName("cluster exports")),
+		heartbeat:  cfg.Heartbeat,
+		started:    make(chan struct{}),
+		proxies:    make(map[backplane.DeviceID]*backplane.Device),
+		exports:    make(map[uint64]backplane.Line),
+		names:      make(map[string]backplane.Line),
+		peers:      make(map[wire.Node]*peer),
+		lookups:    make(map[uint64]chan lookupReply),
+	}
+	tr, err := transport.Start(transport.Config{
+		Name:          cfg.Name,
+		Cluster:       cfg.Cluster,
+		URL:           cfg.URL,
+		Listen:        cfg.Listen,
+		RouteListen:   cfg.RouteListen,
+		Routes:        cfg.Routes,
+		ServerOptions: cfg.ServerOptions,
+		NATSOptions:   cfg.NATSOptions,
+		Heartbeat:     cfg.Heartbeat,
+		Timeout:       cfg.Timeout,
+	}, (*handler)(n))
+	if err != nil {
+		close(n.started)
+		_ = n.exportsDev.Disconnect(nil)
+		return nil, fmt.Errorf("cluster: start %q: %w", cfg.Name, err)
+	}
+	n.tr = tr
+	n.self = tr.Self()
+	n.id = nodeID(n.self)
+	close(n.started) // the transport's callbacks may run from now on
+	n.wg.Add(1)
+	go n.forgetExports()
+	return n, nil
+}
+
+// ID returns the node's name and incarnation.
+func (n *Node) ID() backplane.NodeID { return n.id }
+
+// ClientURL returns the embedded NATS server's client URL, for other nodes
+// or tools to connect to; "" when the node uses an external server.
+func (n *Node) ClientURL() string { return n.tr.ClientURL() }
+
+// RouteURL returns the embedded NATS server's route URL, for other nodes'
+// Config.Routes; "" when it has no route listener.
+func (n *Node) RouteURL() string { return n.tr.RouteURL() }
+
+// Close leaves the cluster: every session ends, every edge to a remote
+// device fires with FaultUnreachable, and the node's goroutines and
+// embedded server stop. Local devices are untouched. Close is idempotent.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	err := n.tr.Close() // reports Down for every session: proxies and peers go
+	n.mu.Lock()
+	proxies := n.proxies
+	n.proxies = make(map[backplane.DeviceID]*backplane.Device)
+	peers := n.peers
+	n.peers = make(map[wire.Node]*peer)
+	for ref, c := range n.lookups {
+		c <- lookupReply{err: ErrClosed}
+		delete(n.lookups, ref)
+	}
+	n.mu.Unlock()
+	for id, p := range proxies {
+		_ = p.Disconnect(unreachable(id.Node(), ErrClosed))
+	}
+	for _, p := range peers {
+		_ = p.watch.Disconnect(nil)
+	}
+	_ = n.exportsDev.Disconnect(nil)
+	n.wg.Wait()
+	return err
+}
+
+// Line returns a Line to the device id on another node. Linking to it,
+// linking it to local devices and asking it to shut down work as they do
+// for a local device; the Line refers to a proxy that disconnects with the
+// remote device's fault when the remote device disconnects, or with a Fault
+// of kind FaultUnreachable when its node can no longer be reached (or does
+// not know the device: ErrNoDevice).
+//
+// IDs come from Lookup, from messages (Message.From of a remote
+// disconnection or shutdown request), or from faults. For the ID of a
+// device of this node, Line returns its Line if other nodes know it, and
+// fails with ErrLocalID otherwise. It fails with ErrClosed after Close.
+func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
+	if id.IsZero() {
+		return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, backplane.ErrInvalid)
+	}
+	if !id.IsRemote() || id.Node() == n.id {
+		n.mu.Lock()
+		l, ok := n.exports[id.Seq()]
+		n.mu.Unlock()
+		if !ok {
+			return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, ErrLocalID)
+		}
+		return l, nil
+	}
+	p, err := n.proxy(id)
+	if err != nil {
+		return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, err)
+	}
+	return p.Line(), nil
+}
+
+// proxy returns the proxy for the remote device id, making it (and asking
+// the device's node to watch it) if there is none.
+func (n *Node) proxy(id backplane.DeviceID) (*backplane.Device, error) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if p, ok := n.proxies[id]; ok {
+		n.mu.Unlock()
+		return p, nil
+	}
+	p, err := backplane.NewProxy(id, (*remote)(n))
+	if err != nil {
+		n.mu.Unlock()
+		return nil, err
+	}
+	n.proxies[id] = p
+	n.mu.Unlock()
+	if err := n.send(&wire.Frame{Kind: wire.KindWatch, To: wireNode(id.Node()), Target: id.Seq()}); err != nil {
+		n.downProxy(id, p, unreachable(id.Node(), err))
+	}
+	return p, nil
+}
+
+// downProxy disconnects p, the proxy for id, with f, and forgets it.
+func (n *Node) downProxy(id backplane.DeviceID, p *backplane.Device, f *backplane.Fault) {
+	n.mu.Lock()
+	if n.proxies[id] == p {
+		delete(n.proxies, id)
+	}
+	n.mu.Unlock()
+	_ = p.Disconnect(f)
+}
+
+// export makes l's device nameable by other nodes, until it disconnects.
+func (n *Node) export(l backplane.Line) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	seq := l.ID().Seq()
+	if _, ok := n.exports[seq]; ok {
+		return nil
+	}
+	if err := n.exportsDev.Link(l, backplane.Monitor); err != nil {
+		return err
+	}
+	n.exports[seq] = l
+	return nil
+}
+
+// forgetExports drops exported devices once they disconnect.
+func (n *Node) forgetExports() {
+	defer n.wg.Done()
+	for {
+		m, err := n.exportsDev.Receive(context.Background())
+		if err != nil {
+			return
+		}
+		seq := m.From().Seq()
+		n.mu.Lock()
+		if l, ok := n.exports[seq]; ok {
+			delete(n.exports, seq)
+			for name, nl := range n.names {
+				if nl == l {
+					delete(n.names, name)
+				}
+			}
+		}
+		n.mu.Unlock()
+	}
+}
+
+// send sends f to f.To.
+func (n *Node) send(f *wire.Frame) error { return n.tr.Send(f) }
+
+// Register names a local device on this node, so that other nodes find it
+// with Lookup. The name is taken until the device disconnects or Unregister
+// is called. It fails for a name taken by another device, a proxy, a
+// disconnected device, an empty name or one longer than 255 bytes.
+func (n *Node) Register(name string, l backplane.Linkable) error {
+	line := backplane.Line{}
+	if l != nil {
+		line = l.Line()
+	}
+	switch {
+	case name == "" || len(name) > wire.MaxNameLen:
+		return fmt.Errorf("cluster: register %q: invalid name", name)
+	case line.IsZero():
+		return fmt.Errorf("cluster: register %q: %w", name, backplane.ErrInvalid)
+	case line.IsProxy():
+		return fmt.Errorf("cluster: register %q: %v is a remote device", name, line.ID())
+	}
+	if err := n.export(line); err != nil {
+		return fmt.Errorf("cluster: register %q: %w", name, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if old, ok := n.names[name]; ok && old != line {
+		return fmt.Errorf("cluster: register %q: taken by %v", name, old.ID())
+	}
+	n.names[name] = line
+	return nil
+}
+
+// Unregister frees a name taken with Register.
+func (n *Node) Unregister(name string) {
+	n.mu.Lock()
+	delete(n.names, name)
+	n.mu.Unlock()
+}
+
+// Lookup asks the node called node for the device registered there under
+// name, and returns a Line to it. It fails with ErrNotFound if the name is
+// not registered, and with ctx's cause if ctx ends first: give it a
+// deadline, since a node that does not exist never answers. A lookup of
+// this node's own name answers from its own registry.
+func (n *Node) Lookup(ctx context.Context, node, name string) (backplane.Line, error) {
+	if name == "" || len(name) > wire.MaxNameLen || name[0] == 0 {
+		return backplane.Line{}, fmt.Errorf("cluster: lookup %q on %s: %w", name, node, ErrNotFound)
+	}
+	if node == n.self.Name {
+		n.mu.Lock()
+		l, ok := n.names[name]
+		n.mu.Unlock()
+		if !ok {
+			return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
+		}
+		return l, nil
+	}
+	r, err := n.ask(ctx, wire.Node{Name: node}, name)
+	switch {
+	case err != nil:
+		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, err)
+	case r.IsZero():
+		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
+	}
+	return n.Line(n.deviceID(r))
+}
+
+// Ping makes a round trip to the node in the session with it: when it
+// returns nil, the node has handled every link, unlink, shutdown and kill
+// that this node sent it before the call. It fails with ErrUnreachable if
+// the session ends, and with ctx's cause if ctx ends first.
+func (n *Node) Ping(ctx context.Context, node backplane.NodeID) error {
+	if node.IsZero() || node == n.id {
+		return nil
+	}
+	if _, err := n.ask(ctx, wireNode(node), pingName); err != nil {
+		return fmt.Errorf("cluster: ping %v: %w", node, err)
+	}
+	return nil
+}
+
+// pingName is the lookup name of a Ping: no registered name starts with a
+// zero byte.
+const pingName = "\x00ping"
+
+// ask sends a lookup for name to node and waits for the answer. A lookup
+// to a node whose incarnation is unknown travels outside any session and
+// may be lost, so it is sent again every heartbeat until answered.
+func (n *Node) ask(ctx context.Context, node wire.Node, name string) (wire.Device, error) {
+	c := make(chan lookupReply, 1)
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return wire.Device{}, ErrClosed
+	}
+	n.nextRef++
+	ref := n.nextRef
+	n.lookups[ref] = c
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.lookups, ref)
+		n.mu.Unlock()
+	}()
+	var retry <-chan time.Time
+	if node.Inc == 0 {
+		t := time.NewTicker(n.heartbeat)
+		defer t.Stop()
+		retry = t.C
+	}
+	for {
+		if err := n.send(&wire.Frame{Kind: wire.KindLookup, To: node, Ref: ref, Name: name}); err != nil {
+			return wire.Device{}, errors.Join(ErrUnreachable, err)
+		}
+		select {
+		case r := <-c:
+			return r.dev, r.err
+		case <-ctx.Done():
+			return wire.Device{}, context.Cause(ctx)
+		case <-retry:
+		}
+	}
+}
+
+// Stats are a node's counters, for monitoring.
+type Stats struct {
+	FramesSent     uint64 // frames published, heartbeats included
+	FramesReceived uint64 // frames accepted in sequence
+	Malformed      uint64 // messages that could not be decoded, or too large
+	Rejected       uint64 // frames dropped: stale sessions, dead incarnations, duplicates
+	SessionsUp     uint64 // sessions started
+	SessionsDown   uint64 // sessions ended
+	Proxies        int    // remote devices with a local proxy now
+	Exported       int    // local devices other nodes may name now
+	Peers          int    // peers watching local devices now
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats {
+	ts := n.tr.Stats()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return Stats{
+		FramesSent:     ts.FramesSent,
+		FramesReceived: ts.FramesReceived,
+		Malformed:      ts.Malformed,
+		Rejected:       ts.Rejected,
+		SessionsUp:     ts.SessionsUp,
+		SessionsDown:   ts.SessionsDown,
+		Proxies:        len(n.proxies),
+		Exported:       len(n.exports),
+		Peers:          len(n.peers),
+	}
+}
