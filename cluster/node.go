@@ -263,6 +263,10 @@ func (n *Node) downProxy(id backplane.DeviceID, p *backplane.Device, f *backplan
 func (n *Node) export(l backplane.Line) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.exportLocked(l)
+}
+
+func (n *Node) exportLocked(l backplane.Line) error {
 	if n.closed {
 		return ErrClosed
 	}
@@ -319,13 +323,13 @@ func (n *Node) Register(name string, l backplane.Linkable) error {
 	case line.IsProxy():
 		return fmt.Errorf("cluster: register %q: %v is a remote device", name, line.ID())
 	}
-	if err := n.export(line); err != nil {
-		return fmt.Errorf("cluster: register %q: %w", name, err)
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if old, ok := n.names[name]; ok && old != line {
 		return fmt.Errorf("cluster: register %q: taken by %v", name, old.ID())
+	}
+	if err := n.exportLocked(line); err != nil {
+		return fmt.Errorf("cluster: register %q: %w", name, err)
 	}
 	n.names[name] = line
 	return nil
