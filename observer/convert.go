@@ -18,12 +18,13 @@ type converter struct {
 
 func (c *converter) device(d *devRec) DeviceInfo {
 	info := DeviceInfo{
-		ID:           d.id.Seq(),
+		ID:           key(d.id),
+		Ref:          ref(d.id),
 		Name:         d.name,
 		State:        "alive",
 		Since:        time.Unix(0, d.since).UTC(),
 		Links:        make([]LinkInfo, 0, len(d.links)),
-		Supervisor:   d.parent.Seq(),
+		Supervisor:   key(d.parent),
 		IsSupervisor: d.sup,
 		Restarts:     int(d.restarts),
 		RestartLimit: d.limit,
@@ -89,13 +90,14 @@ func (c *converter) event(e entry) EventInfo {
 	info := EventInfo{
 		Seq:    e.seq,
 		Time:   time.Unix(0, e.at).UTC(),
-		Device: e.dev.Seq(),
+		Device: key(e.dev),
+		Ref:    ref(e.dev),
 		Name:   e.name,
 		Fault:  c.fault(e.fault),
 	}
 	if e.kind == 0 {
 		info.Kind = string(e.skind)
-		info.Supervisor = e.peer.Seq()
+		info.Supervisor = key(e.peer)
 		if e.err != nil {
 			info.Error = e.err.Error()
 		}
@@ -103,7 +105,8 @@ func (c *converter) event(e entry) EventInfo {
 		return info
 	}
 	info.Kind = e.kind.String()
-	info.Peer = e.peer.Seq()
+	info.Peer = key(e.peer)
+	info.PeerRef = ref(e.peer)
 	if e.kind == backplane.EventLinked || e.kind == backplane.EventUnlinked {
 		info.Mode = e.mode.String()
 	}
@@ -150,7 +153,7 @@ func (c *converter) fault(f *backplane.Fault) *FaultInfo {
 		}
 	case backplane.FaultCascade:
 		for h, n := f, 0; h != nil && h.Kind == backplane.FaultCascade && n < maxChain; h, n = h.Cause, n+1 {
-			hop := Hop{Device: h.Device.Seq(), Kind: "unknown"}
+			hop := Hop{Device: key(h.Device), Ref: ref(h.Device), Kind: "unknown"}
 			if h.Cause != nil {
 				hop.Kind = h.Cause.Kind.String()
 			}
@@ -160,7 +163,8 @@ func (c *converter) fault(f *backplane.Fault) *FaultInfo {
 			info.Chain = append(info.Chain, hop)
 		}
 		if rd, rf := f.Root(); rf != nil && rf != f {
-			info.RootDevice = rd.Seq()
+			info.RootDevice = key(rd)
+			info.RootRef = ref(rd)
 			info.Root = c.fault(rf)
 		}
 	}

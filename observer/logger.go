@@ -156,7 +156,7 @@ func (lg *Logger) name(id backplane.DeviceID) string {
 func (r *Recorder) name(id backplane.DeviceID) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if d := r.devs[id.Seq()]; d != nil {
+	if d := r.devs[key(id)]; d != nil {
 		return d.name
 	}
 	return ""

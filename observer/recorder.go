@@ -135,7 +135,7 @@ func (r *Recorder) Record(e backplane.Event) {
 	r.mu.Lock()
 	r.initLocked()
 	now := r.cfg.now().UnixNano()
-	id := e.Device.Seq()
+	id := key(e.Device)
 	var d *devRec
 	switch e.Kind {
 	case backplane.EventCreated:
@@ -149,7 +149,7 @@ func (r *Recorder) Record(e backplane.Event) {
 		d = r.devLocked(e.Device, now)
 		p := r.devLocked(e.Peer, now)
 		if d != nil && p != nil && !d.down && !p.down {
-			old := d.links[e.Peer.Seq()]
+			old := d.links[key(e.Peer)]
 			m := old | e.Mode
 			if e.Kind == backplane.EventUnlinked {
 				m = old &^ e.Mode
@@ -210,10 +210,10 @@ func (r *Recorder) RecordSupervisor(e SupervisorEvent) {
 		}
 	case ChildExited:
 		r.st.exits++
-		c = r.devs[e.Child.Seq()]
+		c = r.devs[key(e.Child)]
 	case ChildAbandoned:
 		r.st.abandoned++
-		c = r.devs[e.Child.Seq()]
+		c = r.devs[key(e.Child)]
 		if c != nil {
 			c.abandoned = true
 		}

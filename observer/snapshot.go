@@ -23,7 +23,8 @@ type Snapshot struct {
 
 // DeviceInfo describes one device of a Snapshot.
 type DeviceInfo struct {
-	ID           uint64     `json:"id"` // backplane.DeviceID.Seq
+	ID           uint64     `json:"id"`            // backplane.DeviceID.Seq, or a key for a device on another node
+	Ref          string     `json:"ref,omitempty"` // the DeviceID as text, for a device on another node ("#7@db")
 	Name         string     `json:"name,omitempty"`
 	State        string     `json:"state"` // "alive" or "down"
 	Since        time.Time  `json:"since"` // first seen
@@ -53,8 +54,10 @@ type EventInfo struct {
 	Kind       string     `json:"kind"`             // EventKind or SupervisorEventKind
 	Device     uint64     `json:"device,omitempty"` // the device; the child for supervisor events
 	Name       string     `json:"name,omitempty"`   // its name
+	Ref        string     `json:"ref,omitempty"`    // Device as text, if on another node
 	Peer       uint64     `json:"peer,omitempty"`   // link peer, or shutdown requester
-	Mode       string     `json:"mode,omitempty"`   // linked, unlinked
+	PeerRef    string     `json:"peer_ref,omitempty"`
+	Mode       string     `json:"mode,omitempty"` // linked, unlinked
 	Supervisor uint64     `json:"supervisor,omitempty"`
 	Fault      *FaultInfo `json:"fault,omitempty"`
 	Error      string     `json:"error,omitempty"` // supervisor events: SupervisorEvent.Err
@@ -71,12 +74,14 @@ type FaultInfo struct {
 	Stack      string     `json:"stack,omitempty"` // panic stack (at most MaxStack bytes)
 	Chain      []Hop      `json:"chain,omitempty"`
 	RootDevice uint64     `json:"root_device,omitempty"`
+	RootRef    string     `json:"root_ref,omitempty"` // RootDevice as text, if on another node
 	Root       *FaultInfo `json:"root,omitempty"`
 }
 
 // Hop is one device of a cascade chain and the kind of its fault.
 type Hop struct {
 	Device uint64 `json:"device"`
+	Ref    string `json:"ref,omitempty"` // Device as text, if on another node
 	Name   string `json:"name,omitempty"`
 	Kind   string `json:"kind"`
 }
@@ -189,7 +194,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 				devs = append(devs, cd)
 			}
 		}
-		if p := r.devs[d.parent.Seq()]; p != nil && p != d {
+		if p := r.devs[key(d.parent)]; p != nil && p != d {
 			devs = append(devs, p)
 		}
 	} else {
@@ -205,7 +210,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 			}
 			return -1
 		}
-		return cmp.Compare(a.id.Seq(), b.id.Seq())
+		return cmp.Compare(key(a.id), key(b.id))
 	})
 	devs = slices.Compact(devs)
 	if opts.MaxDevices > 0 && len(devs) > opts.MaxDevices {

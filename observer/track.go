@@ -56,7 +56,7 @@ var (
 // backplane.Line.Shutdown on behalf of the zero DeviceID (outside any
 // device). It does not wait for the device to stop.
 func (r *Recorder) RequestShutdown(id backplane.DeviceID) error {
-	return r.requestShutdown(id.Seq())
+	return r.requestShutdown(key(id))
 }
 
 func (r *Recorder) requestShutdown(seq uint64) error {

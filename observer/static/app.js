@@ -30,8 +30,24 @@
     return d;
   }
 
+  // refs names devices of other nodes ("#7@db"), whose ids are keys the
+  // server made up; devices of this process are shown as "#" + id.
+  const refs = new Map();
+  function learn(e) {
+    if (!e) return;
+    if (e.ref) refs.set(e.device !== undefined ? e.device : e.id, e.ref);
+    if (e.peer_ref) refs.set(e.peer, e.peer_ref);
+    if (e.root_ref) refs.set(e.root_device, e.root_ref);
+    for (const h of e.chain || []) if (h.ref) refs.set(h.device, h.ref);
+    learn(e.fault); learn(e.root);
+  }
+  function idText(id) { return refs.get(id) || "#" + id; }
+
   function loadSnapshot(s) {
     const old = devices;
+    for (const info of s.devices) learn(info);
+    for (const e of s.faults) learn(e);
+    for (const e of s.events) learn(e);
     const keep = new Map();
     for (const info of s.devices) {
       const prev = old.get(info.id);
@@ -58,6 +74,7 @@
   function apply(e) {
     if (e.seq <= seq) return; // already in the snapshot
     seq = e.seq;
+    learn(e);
     stats.events = e.seq;
     switch (e.kind) {
     case "created": {
@@ -163,7 +180,7 @@
     return n;
   }
 
-  function label(id, name) { return "#" + id + (name ? " " + name : ""); }
+  function label(id, name) { return idText(id) + (name ? " " + name : ""); }
   function nameOf(id) { const d = devices.get(id); return d ? d.name : ""; }
   function devLink(id, name) {
     const a = el("a", { class: "devlink", text: label(id, name === undefined ? nameOf(id) : name) });
@@ -248,7 +265,7 @@
 
   function matches(d, q) {
     if (!q) return true;
-    if (q[0] === "#") return String(d.id) === q.slice(1);
+    if (q[0] === "#") return String(d.id) === q.slice(1) || idText(d.id) === q;
     return d.name.toLowerCase().includes(q) || String(d.id) === q;
   }
 
@@ -260,10 +277,10 @@
     rows.sort(newestAliveFirst);
     const total = rows.length, n = Math.min(total, MAX_ROWS);
     for (const d of rows.slice(0, n)) {
-      const tr = el("tr", null, el("td", { text: "#" + d.id }), el("td", { text: d.name }),
+      const tr = el("tr", null, el("td", { text: idText(d.id) }), el("td", { text: d.name }),
         el("td", { class: "st-" + (stateClass(d) === "alive" ? "alive" : stateClass(d) === "clean" ? "down" : stateClass(d)), text: d.state }),
         el("td", { text: d.fault ? d.fault.kind : "" }), el("td", { text: String(d.links.size) }),
-        el("td", { text: d.supervisor ? "#" + d.supervisor : "" }), el("td", { text: d.children.size ? String(d.children.size) : "" }));
+        el("td", { text: d.supervisor ? idText(d.supervisor) : "" }), el("td", { text: d.children.size ? String(d.children.size) : "" }));
       tr.addEventListener("click", () => select(d.id));
       tb.append(tr);
     }
@@ -308,7 +325,7 @@
     if (!d) { box.append(el("p", { class: "muted", text: selected ? "Device #" + selected + " is gone." : "Click a device." })); return; }
     const dl = el("dl");
     const row = (k, v) => { dl.append(el("dt", { text: k }), el("dd", null, v)); };
-    row("id", "#" + d.id); row("name", d.name || "\u2014");
+    row("id", idText(d.id)); row("name", d.name || "\u2014");
     row("state", el("span", { class: "st-" + (d.state === "alive" ? "alive" : "down"), text: d.state }));
     if (d.since) row("since", fmtTime(d.since));
     if (d.down_at) row("down at", fmtTime(d.down_at));
@@ -331,7 +348,7 @@
       if (!d.tracked) { b.disabled = true; b.title = "the recorder holds no line to this device (Recorder.Track)"; }
       const out = el("div", { class: "muted" });
       b.addEventListener("click", async () => {
-        if (!confirm("Ask device #" + d.id + " " + d.name + " to shut down?")) return;
+        if (!confirm("Ask device " + idText(d.id) + " " + d.name + " to shut down?")) return;
         const r = await fetch("api/shutdown?device=" + d.id, { method: "POST" });
         const j = await r.json().catch(() => ({}));
         out.textContent = r.ok ? "shutdown requested" : (j.error || "HTTP " + r.status);
