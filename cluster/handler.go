@@ -147,7 +147,7 @@ func (n *Node) onLink(f *wire.Frame) {
 	id := n.deviceID(f.Source)
 	var gone *backplane.Fault
 	if id.IsRemote() {
-		p, err := n.proxy(id)
+		p, err := n.proxy(id, "")
 		if err != nil {
 			return // closing
 		}

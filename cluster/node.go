@@ -217,7 +217,12 @@ func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 		}
 		return l, nil
 	}
-	p, err := n.proxy(id)
+	return n.lineTo(id, "")
+}
+
+// lineTo is Line for a remote id; name names a new proxy.
+func (n *Node) lineTo(id backplane.DeviceID, name string) (backplane.Line, error) {
+	p, err := n.proxy(id, name)
 	if err != nil {
 		return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, err)
 	}
@@ -225,8 +230,9 @@ func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 }
 
 // proxy returns the proxy for the remote device id, making it (and asking
-// the device's node to watch it) if there is none.
-func (n *Node) proxy(id backplane.DeviceID) (*backplane.Device, error) {
+// the device's node to watch it) if there is none. name, if known, is the
+// name the device is registered under on its node.
+func (n *Node) proxy(id backplane.DeviceID, name string) (*backplane.Device, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -236,7 +242,7 @@ func (n *Node) proxy(id backplane.DeviceID) (*backplane.Device, error) {
 		n.mu.Unlock()
 		return p, nil
 	}
-	p, err := backplane.NewProxy(id, (*remote)(n))
+	p, err := backplane.NewProxy(id, (*remote)(n), backplane.WithName(name))
 	if err != nil {
 		n.mu.Unlock()
 		return nil, err
@@ -367,7 +373,11 @@ func (n *Node) Lookup(ctx context.Context, node, name string) (backplane.Line, e
 	case r.IsZero():
 		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
 	}
-	return n.Line(n.deviceID(r))
+	id := n.deviceID(r)
+	if !id.IsRemote() {
+		return n.Line(id)
+	}
+	return n.lineTo(id, name)
 }
 
 // Ping makes a round trip to the node in the session with it: when it
