@@ -48,9 +48,9 @@ type proc struct {
 	c         *child
 	gen       uint64
 	line      backplane.Line
-	ctx       selfCtx       // the context its task runs with
+	ctx       *selfCtx      // the context its task starts from
 	rn        *runnerState  // the goroutine that runs it
-	unlinked  bool          // the supervisor stopped watching its device after its task returned: no Disconnected comes
+	unlinked  bool          // unlinked from the supervisor once its task returned: no Disconnected comes
 	signalled bool          // its start result is sent; owned by its runner
 	endMu     sync.Mutex    // guards ended and done
 	ended     bool          // its task has returned
@@ -89,12 +89,13 @@ func (p *proc) doneChan() chan struct{} {
 }
 
 // selfCtx is the context a worker's Manage starts from: the run's values
-// (never cancelled), with the child's own Line under selfKey. It lives in
-// the proc, so that a generation's context costs no allocation of its own.
-// The task's context is Manage's, cancelled when the child's device goes
-// down; every child's device goes down (stopped, or killed when abandoned)
-// before its run ends, so deriving it from the run's cancellable context
-// would only cost each generation a registration there and its removal.
+// (never cancelled), with the child's own Line under selfKey. It is one
+// small allocation, and it never changes: a context kept by a task that
+// has ended still names that task's device. The task's context is
+// Manage's, cancelled when the child's device goes down; every child's
+// device goes down (stopped, or killed when abandoned) before its run
+// ends, so deriving it from the run's cancellable context would only cost
+// each generation a registration there and its removal.
 type selfCtx struct {
 	context.Context
 	line backplane.Line
@@ -212,7 +213,7 @@ func (r *run) newProc(c *child, dev *backplane.Device) *proc {
 func (r *run) initProc(p *proc, c *child, dev *backplane.Device) {
 	c.gen++
 	*p = proc{c: c, gen: c.gen, line: dev.Line(), graceIdx: -1}
-	p.ctx = selfCtx{Context: r.vals, line: p.line}
+	p.ctx = &selfCtx{Context: r.vals, line: p.line}
 	// Only a Starter or a nested supervisor has a start step to wait for. A
 	// plain Service is started once its goroutine is: if it ends at once,
 	// that is an exit, handled as any other.
@@ -238,12 +239,12 @@ func (r *run) runner(p *proc, dev *backplane.Device) {
 	defer r.disown(rn)
 	rn.task = func(ctx context.Context) error { return r.serve(ctx, rn.p) }
 	for {
-		e := r.runGen(p, dev)
-		if np, ndev, ok := r.restartInPlace(e); ok {
+		res := r.runGen(p, dev)
+		if np, ndev, ok := r.restartInPlace(p, dev, res); ok {
 			p, dev = np, ndev
 			continue
 		}
-		r.exits.put(e)
+		r.exits.put(r.ended(p, dev, res, false))
 		select {
 		case h, ok := <-rn.next:
 			if !ok {
@@ -278,11 +279,11 @@ type handoff struct {
 	dev *backplane.Device
 }
 
-// runGen runs generation p on dev, which it owns, and returns its exit. If
-// the task ends the goroutine with runtime.Goexit (t.FailNow, for
-// instance), runGen does not return: the exit is reported, marked last,
-// from a deferred call.
-func (r *run) runGen(p *proc, dev *backplane.Device) exit {
+// runGen runs generation p on dev, which it owns, and returns what its
+// task returned. If the task ends the goroutine with runtime.Goexit
+// (t.FailNow, for instance), runGen does not return: the exit is
+// reported, marked last, from a deferred call.
+func (r *run) runGen(p *proc, dev *backplane.Device) error {
 	returned := false
 	defer func() {
 		if !returned {
@@ -298,13 +299,14 @@ func (r *run) runGen(p *proc, dev *backplane.Device) exit {
 		})
 	default:
 		p.rn.p = p
-		res = dev.Manage(&p.ctx, p.rn.task)
+		res = dev.Manage(p.ctx, p.rn.task)
 	}
 	returned = true
-	return r.ended(p, dev, res, false)
+	return res
 }
 
-// ended records that p's task has returned res and makes its exit.
+// ended records that p's task has returned res and makes its exit, for
+// the loop.
 func (r *run) ended(p *proc, dev *backplane.Device, res error, last bool) exit {
 	if !p.signalled && p.started != nil {
 		if res == nil {
@@ -317,10 +319,13 @@ func (r *run) ended(p *proc, dev *backplane.Device, res error, last bool) exit {
 }
 
 // serve is a worker's task under Manage: its start step, if any, then
-// Serve. When Serve returns and p may be restarted in place, the
-// supervisor stops watching p's device before it goes down, so that no
-// Disconnected wakes the loop for an end the runner reports itself; a
-// device that is down already (a cascade, a shutdown) keeps its message.
+// Serve. When Serve returns and p may be restarted in place, p's device
+// and the supervisor's are unlinked before p's goes down, so that no
+// Disconnected wakes the loop for an end the runner reports itself (and
+// the disconnect has nobody to tell). p's task has returned: the moment
+// its device has left, it has nothing to be cascaded for. A device that
+// is down already (a cascade, a shutdown) has sent its message, and the
+// loop handles that end as it comes.
 func (r *run) serve(ctx context.Context, p *proc) error {
 	svc := p.c.spec.Service
 	if st, ok := svc.(Starter); ok {
@@ -334,7 +339,7 @@ func (r *run) serve(ctx context.Context, p *proc) error {
 	}
 	err := svc.Serve(ctx)
 	if r.inPlace(p) {
-		p.unlinked, _ = r.dev.Unlink(p.line, backplane.Monitor)
+		p.unlinked, _ = r.dev.Unlink(p.line, backplane.Peer)
 	}
 	return err
 }

@@ -148,10 +148,12 @@ func WithAutoShutdown(a AutoShutdown) Option {
 }
 
 // WithEventHook installs the one function that receives the supervisor's
-// events. It is called synchronously, in order, from the supervisor's own
-// goroutine and outside every lock: it must be quick, must not block, and
-// must not call the supervisor's run-time API (which would wait for the
-// very goroutine that is calling the hook).
+// events. It is called synchronously, one call at a time and in order,
+// from the supervisor's own goroutine or, for a child that failed and is
+// restarted at once, from that child's goroutine while the supervisor's
+// loop is idle; never under a lock of the backplane. It must be quick,
+// must not block, and must not call the supervisor's run-time API (which
+// would wait for the supervisor, itself waiting for the hook).
 func WithEventHook(h func(Event)) Option {
 	return optionFunc(func(c *config) { c.hook = h })
 }

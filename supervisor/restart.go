@@ -273,25 +273,33 @@ func (r *run) inPlace(p *proc) bool {
 		c.spec.Restart != Temporary && p.started == nil
 }
 
-// restartInPlace is the fast path of a restart: the runner of a child that
-// has just failed restarts it itself, in its own goroutine, when the loop
-// is idle and nothing is waiting for it. It does under r.mu what the loop
-// would do with e (handleExit, then attempt and startProc for the child
-// alone): the same checks, the same intensity accounting, the same events
-// in the same order, and the next generation's new device. It reports
-// false, having changed nothing, whenever the loop must decide: the loop is
-// busy, the run is finishing, other exits, messages or deadlines are
-// waiting (they come first), the restart would exceed the intensity, the
-// child is being stopped or its device went down under it, or the new
-// device cannot be linked. The runner then reports e as usual.
-func (r *run) restartInPlace(e exit) (*proc, *backplane.Device, bool) {
-	p := e.p
+// restartInPlace is the fast path of a restart: the runner of a child
+// whose task has just returned res restarts it itself, in its own
+// goroutine, when the loop is idle and nothing is waiting for it. It does
+// under r.mu what the loop would do with p's exit (handleExit, then
+// attempt and startProc for the child alone): the same checks, the same
+// intensity accounting, the same events in the same order, and the next
+// generation's new device. It reports false, having changed nothing,
+// whenever the loop must decide: the loop is busy, the run is finishing,
+// other exits, messages or deadlines are waiting (they come first), the
+// child is not to be restarted, or not at once, or not by itself, the
+// restart would exceed the intensity, the child is being stopped or its
+// device went down under it, or the new device cannot be linked. The
+// runner then reports p's exit as usual.
+func (r *run) restartInPlace(p *proc, dev *backplane.Device, res error) (*proc, *backplane.Device, bool) {
 	c := p.c
-	if !p.unlinked || (c.spec.Restart == Transient && e.fault == nil) {
+	if !p.unlinked {
 		// Not eligible, or its device went down under it (a cascade, a
 		// shutdown request, a kill): its Disconnected is on its way to the
 		// loop, which handles the whole of it.
 		return nil, nil, false
+	}
+	var fault *backplane.Fault
+	if c.spec.Restart == Transient || r.cfg.hook != nil {
+		fault = dev.Fault()
+		if c.spec.Restart == Transient && fault == nil {
+			return nil, nil, false // a clean end: it stays stopped
+		}
 	}
 	if !r.mu.TryLock() {
 		return nil, nil, false // the loop is busy: never wait for it
@@ -304,7 +312,7 @@ func (r *run) restartInPlace(e exit) (*proc, *backplane.Device, bool) {
 	if len(r.restarts) >= r.cfg.maxRestarts {
 		return nil, nil, false // the loop gives up
 	}
-	dev, err := r.newDevice(c)
+	next, err := r.newDevice(c)
 	if err != nil {
 		return nil, nil, false // the loop reports the failed start
 	}
@@ -312,19 +320,21 @@ func (r *run) restartInPlace(e exit) (*proc, *backplane.Device, bool) {
 	delete(r.byDev, devKey(p.line.ID())) // unlinked: no Disconnected comes for it
 	c.cur = nil
 	if r.cfg.hook != nil {
-		r.emit(ChildExited{Source: r.src, Instance: p.instance(), Fault: e.fault, Err: e.err})
+		r.emit(ChildExited{Source: r.src, Instance: p.instance(), Fault: fault, Err: res})
 	}
 	r.restarts = append(r.restarts, at)
 	// The next generation takes over p's memory: nothing refers to p any
 	// more (its exit is taken here, no Disconnected comes for it, it is in
-	// no heap and no list), and identity is the device's, never the proc's.
+	// no heap and no list, it was never abandoned, so nobody waits for its
+	// end, and its task's context is its own), and identity is the
+	// device's, never the proc's.
 	rn := p.rn
-	r.initProc(p, c, dev)
+	r.initProc(p, c, next)
 	p.rn = rn
 	c.cur = p
 	c.state = ChildRunning
 	r.emitStarted(c, true)
-	return p, dev, true
+	return p, next, true
 }
 
 // idleFor reports, under r.mu, whether the loop has nothing to do that

@@ -149,6 +149,7 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer func() {
+		r.finished = true // for a child goroutine that takes mu later
 		r.timer.Stop()
 		s.detach(r)
 		close(r.quit)
@@ -267,7 +268,7 @@ func (r *run) drainInbox() {
 // other device, it is a dependency: a fault cascades, a clean end is
 // ignored, as for a managed device.
 func (r *run) handleDown(from backplane.DeviceID, f *backplane.Fault) {
-	if p, ok := r.byDev[devKey(from)]; ok && !from.IsRemote() {
+	if p, ok := r.child(from); ok {
 		// Exactly one Disconnected comes per child device: forget it now.
 		delete(r.byDev, devKey(from))
 		if p.c.cur == p && !p.stopping && !p.down {
@@ -292,6 +293,16 @@ func (r *run) handleDown(from backplane.DeviceID, f *backplane.Fault) {
 	_ = r.dev.Disconnect(cf) // the children cascade at once through their links
 	r.stopAll()
 	r.finish(&backplane.Crash{Kind: backplane.CrashCascade, Device: from, Fault: cf})
+}
+
+// child returns the generation whose device is from, if from is the
+// device of one of the children.
+func (r *run) child(from backplane.DeviceID) (*proc, bool) {
+	if from.IsRemote() {
+		return nil, false // a child's device is always of this process
+	}
+	p, ok := r.byDev[devKey(from)]
+	return p, ok
 }
 
 // shutdown stops every child in reverse start order, then disconnects

@@ -23,7 +23,7 @@ import (
 // Cost: the supervisor runs in the goroutine that called Serve, plus one
 // goroutine per child, reused across restarts; each run of a child also
 // has a backplane device. A restart (the child fails, is restarted and
-// running again) costs about 5µs of CPU; see the package doc.
+// running again) costs about 2µs; see the package doc.
 type Supervisor struct {
 	cfg  config
 	made bool // made by New; the zero Supervisor is not usable
