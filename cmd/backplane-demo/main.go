@@ -6,11 +6,22 @@
 //	go run ./cmd/backplane-demo                      # until Ctrl-C
 //	go run ./cmd/backplane-demo -duration 30s -seed 42
 //	go run ./cmd/backplane-demo -addr 127.0.0.1:0    # any free port
+//	go run ./cmd/backplane-demo -nodes 3 -kill-after 10s
 //
 // It prints the observer's URL, then a one-line summary refreshed in place
 // (a line every few seconds when its output is not a terminal). Ctrl-C or
 // SIGTERM stops the supervision tree cleanly. The service itself is package
 // github.com/backplane-go/backplane/demo.
+//
+// With -nodes N, the demo runs as N processes linked by package
+// github.com/backplane-go/backplane/cluster: this process is node demo-1,
+// and starts nodes demo-2 to demo-N as child processes of its own binary,
+// each running a supervised backend that fails now and then. Frontends
+// supervised on demo-1 depend on those backends, so the observer shows
+// links to remote devices and cascades whose root is on another node. A
+// child killed (kill -9 on the PID printed at start, or -kill-after) takes
+// its frontend down with an Unreachable fault; demo-1 starts it again after
+// -restart-after, and the frontend finds its backend again.
 package main
 
 import (
@@ -35,6 +46,10 @@ type options struct {
 	pool     int
 	refresh  time.Duration // summary refresh on a terminal; 10× that otherwise
 	tty      bool          // redraw the summary in place
+
+	nodes        int           // processes of the demo; 1: this one alone
+	killAfter    time.Duration // SIGKILL the last child this long after the cluster is up, at its frontend's next link (0: never)
+	restartAfter time.Duration // start a dead child again after this long (0: never)
 }
 
 // parseFlags parses the command line; usage and flag errors go to stderr.
@@ -48,6 +63,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.interval, "interval", 700*time.Millisecond, "time between two fault rounds")
 	fs.IntVar(&o.rounds, "rounds", 0, "stop after this many fault rounds (0: no limit)")
 	fs.IntVar(&o.pool, "pool", 4, "connections in the dynamic pool at start")
+	fs.IntVar(&o.nodes, "nodes", 1, "run the demo as this many processes linked over NATS (at most 16)")
+	fs.DurationVar(&o.killAfter, "kill-after", 0, "with -nodes: SIGKILL the last child process this long after the cluster is up, as soon as its frontend has linked to it (0: never)")
+	fs.DurationVar(&o.restartAfter, "restart-after", 3*time.Second, "with -nodes: start a child process that died again after this long (0: never)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: backplane-demo [flags]\n\nRuns a supervised service that fails on purpose and serves the observer page.\n\nFlags:")
 		fs.PrintDefaults()
@@ -67,12 +85,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-rounds must not be negative")
 	case o.duration < 0:
 		return o, errors.New("-duration must not be negative")
+	case o.nodes < 1 || o.nodes > maxNodes:
+		return o, fmt.Errorf("-nodes must be between 1 and %d", maxNodes)
+	case o.killAfter < 0:
+		return o, errors.New("-kill-after must not be negative")
+	case o.restartAfter < 0:
+		return o, errors.New("-restart-after must not be negative")
 	}
 	o.refresh = 250 * time.Millisecond
 	return o, nil
 }
 
 func main() {
+	if isChild() {
+		os.Exit(childMain()) // a node of a multi-node demo, started by demo-1
+	}
 	o, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -91,7 +118,11 @@ func main() {
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	if err := run(ctx, o, os.Stdout, listenTCP(o.addr)); err != nil {
+	runDemo := run
+	if o.nodes > 1 {
+		runDemo = runNodes
+	}
+	if err := runDemo(ctx, o, os.Stdout, listenTCP(o.addr)); err != nil {
 		fmt.Fprintln(os.Stderr, "backplane-demo:", err)
 		os.Exit(1)
 	}

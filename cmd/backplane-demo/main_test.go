@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,12 @@ import (
 )
 
 // TestMain fails the tests if any goroutine outlives them.
+// The multi-node test runs this test binary again as the child nodes:
+// the parent's environment selects childMain, as in the demo's own binary.
 func TestMain(m *testing.M) {
+	if isChild() {
+		os.Exit(childMain())
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -187,6 +193,12 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-duration", "-1s"}, false, options{}},
 		{[]string{"-seed", "x"}, false, options{}},
 		{[]string{"extra"}, false, options{}},
+		{[]string{"-nodes", "3", "-kill-after", "2s", "-restart-after", "0"}, true,
+			options{addr: "127.0.0.1:8080", interval: 700 * time.Millisecond, pool: 4, nodes: 3, killAfter: 2 * time.Second}},
+		{[]string{"-nodes", "0"}, false, options{}},
+		{[]string{"-nodes", "17"}, false, options{}},
+		{[]string{"-kill-after", "-1s"}, false, options{}},
+		{[]string{"-restart-after", "-1s"}, false, options{}},
 	}
 	for _, tt := range tests {
 		o, err := parseFlags(tt.args, io.Discard)
@@ -198,6 +210,9 @@ func TestParseFlags(t *testing.T) {
 			continue
 		}
 		tt.want.refresh = o.refresh
+		if tt.want.nodes == 0 {
+			tt.want.nodes, tt.want.restartAfter = 1, 3*time.Second
+		}
 		if o != tt.want {
 			t.Errorf("parseFlags(%q) = %+v, want %+v", tt.args, o, tt.want)
 		}

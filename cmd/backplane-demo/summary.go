@@ -15,6 +15,7 @@ type summary struct {
 	out   io.Writer
 	tty   bool
 	start time.Time
+	extra func() string // if set, more to say at the end of the line
 }
 
 // update prints the current stats.
@@ -38,7 +39,11 @@ func (s *summary) final(st demo.Stats) {
 }
 
 func (s *summary) line(st demo.Stats) string {
-	return fmt.Sprintf("[%4s] %v", time.Since(s.start).Truncate(time.Second), st)
+	l := fmt.Sprintf("[%4s] %v", time.Since(s.start).Truncate(time.Second), st)
+	if s.extra != nil {
+		l += " | " + s.extra()
+	}
+	return l
 }
 
 // isTerminal reports whether f is a terminal (a character device).

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/backplane-go/backplane/observer"
+)
+
+// lines collects what a demo prints, line by line, for tests to wait on.
+type lines struct {
+	mu      sync.Mutex
+	partial []byte
+	all     []string
+	changed chan struct{} // closed and replaced at each new line
+}
+
+func newLines() *lines { return &lines{changed: make(chan struct{})} }
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := strings.IndexByte(string(l.partial), '\n')
+		if i < 0 {
+			break
+		}
+		l.all = append(l.all, string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+	return len(p), nil
+}
+
+// wait returns the first line that matches re, waiting for it up to
+// timeout.
+func (l *lines) wait(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for i := 0; ; {
+		l.mu.Lock()
+		for ; i < len(l.all); i++ {
+			if re.MatchString(l.all[i]) {
+				s := l.all[i]
+				l.mu.Unlock()
+				return s
+			}
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("no line matching %q within %v; output:\n%s", re, timeout, l.text())
+		}
+	}
+}
+
+func (l *lines) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.all, "\n") + string(l.partial)
+}
+
+// waitFor is how long the multi-node test waits for anything: generous,
+// for a loaded machine and a race-enabled binary started three times.
+const waitFor = 60 * time.Second
+
+// TestRunNodes runs the demo as three processes (this test binary, run
+// again as the children), and follows it: the frontends find the remote
+// backends and the observer shows them linked, a backend's fault cascades
+// across the cluster, the last child is killed and its frontend goes down
+// with an Unreachable fault, the child is started again and found again.
+// At the end every child process has exited.
+func TestRunNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	o := options{nodes: 3, seed: 7, interval: 300 * time.Millisecond, pool: 2, refresh: 20 * time.Millisecond,
+		killAfter: 200 * time.Millisecond, restartAfter: 300 * time.Millisecond}
+	var (
+		url  string
+		snap observer.Snapshot // at the end
+	)
+	serve := func(h http.Handler) (string, func(), error) {
+		srv := httptest.NewServer(h)
+		url = srv.URL + "/"
+		return url, func() {
+			snap = getSnapshot(t, url)
+			srv.Close()
+		}, nil
+	}
+	out := newLines()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runNodes(ctx, o, out, serve) }()
+	stopped := false
+	defer func() {
+		if !stopped { // a failed wait: stop the demo before the test ends
+			cancel()
+			<-done
+		}
+	}()
+
+	up := out.wait(t, regexp.MustCompile(`^demo-1: cluster up: `), waitFor)
+	for _, want := range []string{"orders -> store #", "@demo-2", "catalog -> cache #", "@demo-3"} {
+		if !strings.Contains(up, want) {
+			t.Errorf("%q lacks %q", up, want)
+		}
+	}
+	// The observer shows the proxies of the remote backends, each linked
+	// to a local frontend that monitors it.
+	live := getSnapshot(t, url)
+	names := map[uint64]string{}
+	for _, d := range live.Devices {
+		names[d.ID] = d.Name
+	}
+	remoteLinked := 0
+	for _, d := range live.Devices {
+		if !strings.Contains(d.Ref, "@demo-") || d.State != "alive" {
+			continue
+		}
+		for _, l := range d.Links {
+			if n := names[l.Peer]; (n == "orders" || n == "catalog") && l.Mode == "notify" {
+				remoteLinked++
+			}
+		}
+	}
+	if remoteLinked == 0 {
+		t.Errorf("no remote device linked to a frontend in the observer's snapshot: %+v", live.Devices)
+	}
+
+	out.wait(t, regexp.MustCompile(`^demo-1: (orders|catalog) #\d+ went down: cascade from #\d+@demo-[23]: .*\[root on demo-[23]\]$`), waitFor)
+	out.wait(t, regexp.MustCompile(`^demo-1: killed demo-3 \(pid \d+\) with SIGKILL`), waitFor)
+	out.wait(t, regexp.MustCompile(`^demo-1: catalog #\d+ went down: cascade from #\d+@demo-3: device unreachable: .*\[Unreachable`), waitFor)
+	feed := getSnapshot(t, url).Faults
+	out.wait(t, regexp.MustCompile(`^demo-3: started again as pid \d+`), waitFor)
+	out.wait(t, regexp.MustCompile(`^demo-1: catalog found cache on demo-3 again: #\d+@demo-3$`), waitFor)
+
+	// The fault feed has the cascades from the other nodes: a remote root,
+	// and an Unreachable one. (Read at once: the feed is a ring, which the
+	// demo's own faults keep turning.)
+	var remoteRoot, unreachable bool
+	for _, e := range feed {
+		f := e.Fault
+		if f == nil {
+			continue
+		}
+		if f.Kind == "unreachable" || (f.Root != nil && f.Root.Kind == "unreachable") {
+			unreachable = true
+		}
+		if f.Kind == "cascade" && strings.Contains(f.RootRef, "@demo-") {
+			remoteRoot = true
+		}
+	}
+	if !remoteRoot || !unreachable {
+		t.Errorf("fault feed: a cascade with a remote root %v, an unreachable fault %v; want both", remoteRoot, unreachable)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Fatalf("runNodes: %v", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatalf("runNodes did not return; output:\n%s", out.text())
+	}
+	text := out.text()
+	if !strings.Contains(text, "stopped: 2 child processes exited") {
+		t.Errorf("output lacks the final line:\n%s", text)
+	}
+
+	// Every child process has exited, and been waited for.
+	pids := regexp.MustCompile(`^demo-[23]: (?:started again as )?pid (\d+)`)
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		m := pids.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		n++
+		pid, _ := strconv.Atoi(m[1])
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("child pid %d: kill -0: %v, want ESRCH", pid, err)
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d child processes started, want at least 3 (two, and the killed one again):\n%s", n, text)
+	}
+
+	if snap.Stats.Alive != 0 {
+		t.Errorf("%d devices still alive after runNodes returned", snap.Stats.Alive)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", text)
+	}
+}
+
+func TestTopology(t *testing.T) {
+	ls := topology(6)
+	if len(ls) != 5 {
+		t.Fatalf("topology(6): %d links, want 5", len(ls))
+	}
+	if got, want := ls[0], (link{frontend: "orders", node: "demo-2", backend: "store"}); got != want {
+		t.Errorf("first link %+v, want %+v", got, want)
+	}
+	if got, want := ls[4], (link{frontend: "orders-2", node: "demo-6", backend: "store-2"}); got != want {
+		t.Errorf("fifth link %+v, want %+v", got, want)
+	}
+	if ls := topology(1); len(ls) != 0 {
+		t.Errorf("topology(1): %v", ls)
+	}
+}
