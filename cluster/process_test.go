@@ -8,11 +8,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
@@ -39,6 +42,14 @@ const procTimeout = time.Second
 //	dep NAME NODE RNAME   a managed device NAME, registered, that depends on RNAME on NODE
 //	notify NAME NODE RNAME  RNAME on NODE is made to watch local NAME, by a link made here
 //	ping NODE             answered "pong NODE" once NODE handled everything sent before
+//	tasks PREFIX K        K managed devices PREFIX0..PREFIX<K-1>, registered, each
+//	                      running a task that waits for its context; their end
+//	                      is not reported; "ok" once every task runs
+//	counter NAME N        a device NAME, registered, that disconnects cleanly once
+//	                      it has received N Disconnected messages with a
+//	                      FaultError (with an error at the first other message)
+//	echo SUBJECT          a NATS connection of its own, besides the node's, that
+//	                      answers every request on SUBJECT with its data
 //
 // Reports, one per line: "ok <cmd>", "err <cmd>: <error>", "msg NAME <kind>
 // <from> <fault kind>", "end NAME <crash kind> <device> <root>".
@@ -59,6 +70,7 @@ func nodeMain() {
 		out   sync.Mutex
 		fails = map[string]chan struct{}{}
 		nodes = map[string]backplane.NodeID{} // the nodes looked up, by name
+		conns []*nats.Conn                    // echo
 		wg    sync.WaitGroup
 	)
 	say := func(format string, args ...any) {
@@ -164,6 +176,70 @@ func nodeMain() {
 					return err
 				}
 				run(f[1], dev)
+			case "tasks":
+				k, err := strconv.Atoi(f[2])
+				if err != nil {
+					return err
+				}
+				for i := range k {
+					name := fmt.Sprintf("%s%d", f[1], i)
+					dev := backplane.New(backplane.WithName(name))
+					if err := n.Register(name, dev); err != nil {
+						dev.Drop()
+						return err
+					}
+					running := make(chan struct{})
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_ = dev.Manage(ctx, func(ctx context.Context) error {
+							close(running)
+							<-ctx.Done()
+							return nil
+						})
+					}()
+					select {
+					case <-running:
+					case <-dev.Done():
+					}
+				}
+			case "counter":
+				want, err := strconv.Atoi(f[2])
+				if err != nil {
+					return err
+				}
+				dev := backplane.New(backplane.WithName(f[1]))
+				if err := n.Register(f[1], dev); err != nil {
+					dev.Drop()
+					return err
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer dev.Drop()
+					for got := 0; got < want; {
+						m, err := dev.Receive(ctx)
+						if err != nil {
+							return
+						}
+						if m.Kind() != backplane.Disconnected || m.Fault() == nil || m.Fault().Kind != backplane.FaultError {
+							_ = dev.Disconnect(fmt.Errorf("counter %s: unexpected %v", f[1], m))
+							return
+						}
+						got++
+					}
+					_ = dev.Disconnect(nil)
+				}()
+			case "echo":
+				nc, err := nats.Connect(os.Getenv(envURL))
+				if err != nil {
+					return err
+				}
+				conns = append(conns, nc)
+				if _, err := nc.Subscribe(f[1], func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
+					return err
+				}
+				return nc.Flush()
 			case "ping":
 				// While the NATS client reconnects after a partition, a
 				// ping fails at once: try again, up to the test's patience.
@@ -197,6 +273,9 @@ func nodeMain() {
 	}
 	cancel()
 	wg.Wait()
+	for _, nc := range conns {
+		nc.Close()
+	}
 	_ = n.Close()
 	os.Exit(0)
 }

@@ -1,0 +1,381 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster"
+)
+
+// BenchmarkRemote measures notifications between two processes on loopback:
+// this one (node "p", which embeds the NATS server) and a child node process
+// (nodeMain) connected to it over TCP. BENCHMARKS.md has the figures.
+//
+//   - latency: one op is a round trip of two notifications, so that no clock
+//     is compared across processes. A device here disconnects with an error;
+//     a managed task on the child that watches it cascades; a watcher here
+//     that monitors that task receives the Disconnected. ns/op is the mean
+//     round trip; ns/hop-median and ns/hop-p99 are half the round trip, from
+//     per-op samples.
+//   - throughput: one op is a burst. A device on the child watches N devices
+//     of this process (links made here, with Notify); this process
+//     disconnects all N with an error; the child's device counts the N
+//     notifications, then disconnects, which a watcher here receives.
+//   - local_baseline: the latency round trip with both ends in this process
+//     and no cluster, for the ratio.
+//   - nats_baseline: the floor under a hop, a bare NATS request answered by
+//     the child.
+//
+// Building the devices, links and tasks of an op, and the Ping that makes
+// sure every edge is in place, is outside the timer: it is done in batches,
+// before the timed ops that use them.
+func BenchmarkRemote(b *testing.B) {
+	var env *benchCluster
+	parent := b
+	cluster := func(b *testing.B) *benchCluster {
+		if env == nil {
+			env = startBenchCluster(b, parent) // shared; torn down after the last one
+		}
+		return env
+	}
+	b.Run("latency", func(b *testing.B) { benchLatency(b, cluster(b)) })
+	b.Run("throughput", func(b *testing.B) { benchThroughput(b, cluster(b)) })
+	b.Run("local_baseline", benchLocalBaseline)
+	b.Run("nats_baseline", func(b *testing.B) { benchNATS(b, cluster(b)) })
+}
+
+var errBench = errors.New("bench: device failed")
+
+// latencyBatch is how many round trips are prepared at once.
+func latencyBatch() int {
+	if testing.Short() {
+		return 10
+	}
+	return 200
+}
+
+// throughputN is the number of notifications of one throughput op.
+func throughputN() int {
+	if testing.Short() {
+		return 500
+	}
+	return 10_000
+}
+
+func benchLatency(b *testing.B, env *benchCluster) {
+	p, c := env.p, env.c
+	ctx := env.ctx
+	w := backplane.New()
+	defer w.Drop()
+	samples := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for batch := 0; len(samples) < b.N; batch++ {
+		b.StopTimer()
+		k := min(latencyBatch(), b.N-len(samples))
+		prefix := fmt.Sprintf("lat%d-%d-", env.next(), batch)
+		c.do(b, "tasks %s %d", prefix, k)
+		srcs := make([]*backplane.Device, k)
+		tasks := make([]backplane.Line, k)
+		for i := range k {
+			lt, err := p.Lookup(ctx, c.name, fmt.Sprintf("%s%d", prefix, i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			src := backplane.New()
+			if err := src.Link(lt, backplane.Notify); err != nil { // the task watches src
+				b.Fatal(err)
+			}
+			if err := w.Link(lt, backplane.Monitor); err != nil {
+				b.Fatal(err)
+			}
+			srcs[i], tasks[i] = src, lt
+		}
+		if err := p.Ping(ctx, tasks[0].ID().Node()); err != nil {
+			b.Fatal(err)
+		}
+		msgs := make([]backplane.Message, k)
+		b.StartTimer()
+		for i, src := range srcs {
+			t0 := time.Now()
+			_ = src.Disconnect(errBench)
+			m, err := w.Receive(ctx)
+			samples = append(samples, time.Since(t0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			msgs[i] = m
+		}
+		b.StopTimer()
+		for i, m := range msgs {
+			if m.From() != tasks[i].ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultCascade {
+				b.Fatalf("got %v, want the cascade of %v", m, tasks[i].ID())
+			}
+		}
+	}
+	reportHops(b, samples)
+}
+
+func benchThroughput(b *testing.B, env *benchCluster) {
+	p, c := env.p, env.c
+	ctx := env.ctx
+	n := throughputN()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		name := fmt.Sprintf("count%d", env.next())
+		c.do(b, "counter %s %d", name, n)
+		lc, err := p.Lookup(ctx, c.name, name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := backplane.New()
+		if err := done.Link(lc, backplane.Monitor); err != nil {
+			b.Fatal(err)
+		}
+		srcs := make([]*backplane.Device, n)
+		for i := range srcs {
+			srcs[i] = backplane.New()
+			if err := srcs[i].Link(lc, backplane.Notify); err != nil { // the counter watches it
+				b.Fatal(err)
+			}
+		}
+		if err := p.Ping(ctx, lc.ID().Node()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for _, src := range srcs {
+			_ = src.Disconnect(errBench)
+		}
+		m, err := done.Receive(ctx)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m.From() != lc.ID() || m.Fault() != nil {
+			b.Fatalf("got %v, want %v to end cleanly after %d notifications", m, lc.ID(), n)
+		}
+		done.Drop()
+	}
+	total := float64(n) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "notifications/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/notification")
+}
+
+func benchLocalBaseline(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	w := backplane.New()
+	defer w.Drop()
+	samples := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for len(samples) < b.N {
+		b.StopTimer()
+		k := min(latencyBatch(), b.N-len(samples))
+		srcs := make([]*backplane.Device, k)
+		tasks := make([]*backplane.Device, k)
+		ended := make(chan error, k)
+		for i := range k {
+			src, task := backplane.New(), backplane.New()
+			if err := task.Link(src, backplane.Monitor); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Link(task, backplane.Monitor); err != nil {
+				b.Fatal(err)
+			}
+			running := make(chan struct{})
+			go func() {
+				ended <- task.Manage(ctx, func(ctx context.Context) error {
+					close(running)
+					<-ctx.Done()
+					return nil
+				})
+			}()
+			<-running
+			srcs[i], tasks[i] = src, task
+		}
+		msgs := make([]backplane.Message, k)
+		b.StartTimer()
+		for i, src := range srcs {
+			t0 := time.Now()
+			_ = src.Disconnect(errBench)
+			m, err := w.Receive(ctx)
+			samples = append(samples, time.Since(t0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			msgs[i] = m
+		}
+		b.StopTimer()
+		for i, m := range msgs {
+			if m.From() != tasks[i].ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultCascade {
+				b.Fatalf("got %v, want the cascade of %v", m, tasks[i].ID())
+			}
+		}
+		for range k {
+			<-ended
+		}
+	}
+	reportHops(b, samples)
+}
+
+// benchNATS is the floor under the latency round trip: a NATS request
+// answered by the child (echo), through the same embedded server, without
+// the cluster. Both connections are TCP; this process's node talks to its
+// server in-process.
+func benchNATS(b *testing.B, env *benchCluster) {
+	subject := fmt.Sprintf("bench.echo.%d", env.next())
+	env.c.do(b, "echo %s", subject)
+	nc, err := nats.Connect(env.p.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	data := make([]byte, 64) // about the size of a Down frame
+	// The first request sets up the connection's reply subscription.
+	if _, err := nc.Request(subject, data, wait); err != nil {
+		b.Fatal(err)
+	}
+	samples := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if _, err := nc.Request(subject, data, wait); err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, time.Since(t0))
+	}
+	b.StopTimer()
+	reportHops(b, samples)
+}
+
+// reportHops reports half the median and the 99th percentile of round trips.
+func reportHops(b *testing.B, samples []time.Duration) {
+	slices.Sort(samples)
+	at := func(q float64) float64 {
+		i := int(q*float64(len(samples))+0.5) - 1
+		return float64(samples[max(0, min(i, len(samples)-1))].Nanoseconds())
+	}
+	b.ReportMetric(at(0.5)/2, "ns/hop-median")
+	b.ReportMetric(at(0.99)/2, "ns/hop-p99")
+}
+
+// benchCluster is this process's node and one child node process, shared by
+// the sub-benchmarks of one BenchmarkRemote run.
+type benchCluster struct {
+	ctx context.Context
+	p   *cluster.Node
+	c   *benchChild
+	seq int
+}
+
+// next returns a number not returned before, for fresh names on the child.
+func (e *benchCluster) next() int { e.seq++; return e.seq }
+
+// startBenchCluster starts the cluster for b, to be torn down with owner.
+func startBenchCluster(b, owner *testing.B) *benchCluster {
+	ctx, cancel := context.WithCancel(context.Background())
+	owner.Cleanup(cancel)
+	p, err := cluster.Start(cluster.Config{Name: "p", Heartbeat: procTimeout / 10, Timeout: procTimeout})
+	if err != nil {
+		b.Fatal(err)
+	}
+	owner.Cleanup(func() { _ = p.Close() })
+	return &benchCluster{ctx: ctx, p: p, c: spawnBenchChild(b, owner, "c1", p.ClientURL())}
+}
+
+// benchChild is a node process driven by a benchmark: the same nodeMain as
+// the multi-process tests' child, with a reader that drops the reports the
+// benchmarks do not wait for.
+type benchChild struct {
+	name  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+	done  chan struct{}
+}
+
+func spawnBenchChild(b, owner *testing.B, name, url string) *benchChild {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &benchChild{name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 64), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		defer close(c.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if l := sc.Text(); !strings.HasPrefix(l, "end ") && !strings.HasPrefix(l, "msg ") {
+				c.lines <- l
+			}
+		}
+	}()
+	owner.Cleanup(func() {
+		_ = stdin.Close()
+		go func() {
+			for range c.lines { // keep the child from blocking on its output
+			}
+		}()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(wait):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		<-c.done
+	})
+	return c
+}
+
+// do sends a command and waits for its "ok".
+func (c *benchChild) do(b *testing.B, format string, args ...any) {
+	b.Helper()
+	cmd := fmt.Sprintf(format, args...)
+	if _, err := fmt.Fprintln(c.stdin, cmd); err != nil {
+		b.Fatalf("%s: %v", c.name, err)
+	}
+	deadline := time.After(wait)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			switch {
+			case !ok:
+				b.Fatalf("%s exited during %q", c.name, cmd)
+			case l == "ok "+cmd:
+				return
+			case strings.HasPrefix(l, "err ") || strings.HasPrefix(l, "fatal"):
+				b.Fatalf("%s: %s", c.name, l)
+			}
+		case <-deadline:
+			b.Fatalf("%s: no answer to %q after %v", c.name, cmd, wait)
+		}
+	}
+}
