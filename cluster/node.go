@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,7 +83,7 @@ type Node struct {
 	mu      sync.Mutex
 	closed  bool
 	proxies map[backplane.DeviceID]*backplane.Device // remote device -> its proxy
-	exports map[uint64]backplane.Line                // local devices other nodes may name
+	exports map[uint64]*export                       // local devices other nodes may name
 	names   map[string]backplane.Line                // Register
 	peers   map[wire.Node]*peer                      // per live session
 	lookups map[uint64]chan lookupReply
@@ -98,6 +99,13 @@ type Node struct {
 type peer struct {
 	node  wire.Node
 	watch *backplane.Device
+}
+
+// export is a local device that other nodes may name, and the names it is
+// registered under.
+type export struct {
+	line  backplane.Line
+	names []string
 }
 
 type lookupReply struct {
@@ -118,7 +126,7 @@ func Start(cfg Config) (*Node, error) {
 		heartbeat:  cfg.Heartbeat,
 		started:    make(chan struct{}),
 		proxies:    make(map[backplane.DeviceID]*backplane.Device),
-		exports:    make(map[uint64]backplane.Line),
+		exports:    make(map[uint64]*export),
 		names:      make(map[string]backplane.Line),
 		peers:      make(map[wire.Node]*peer),
 		lookups:    make(map[uint64]chan lookupReply),
@@ -210,12 +218,12 @@ func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 	}
 	if !id.IsRemote() || id.Node() == n.id {
 		n.mu.Lock()
-		l, ok := n.exports[id.Seq()]
+		e, ok := n.exports[id.Seq()]
 		n.mu.Unlock()
 		if !ok {
 			return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, ErrLocalID)
 		}
-		return l, nil
+		return e.line, nil
 	}
 	return n.lineTo(id, "")
 }
@@ -283,7 +291,7 @@ func (n *Node) exportLocked(l backplane.Line) error {
 	if err := n.exportsDev.Link(l, backplane.Monitor); err != nil {
 		return err
 	}
-	n.exports[seq] = l
+	n.exports[seq] = &export{line: l}
 	return nil
 }
 
@@ -297,10 +305,10 @@ func (n *Node) forgetExports() {
 		}
 		seq := m.From().Seq()
 		n.mu.Lock()
-		if l, ok := n.exports[seq]; ok {
+		if e, ok := n.exports[seq]; ok {
 			delete(n.exports, seq)
-			for name, nl := range n.names {
-				if nl == l {
+			for _, name := range e.names {
+				if n.names[name] == e.line {
 					delete(n.names, name)
 				}
 			}
@@ -337,15 +345,26 @@ func (n *Node) Register(name string, l backplane.Linkable) error {
 	if err := n.exportLocked(line); err != nil {
 		return fmt.Errorf("cluster: register %q: %w", name, err)
 	}
-	n.names[name] = line
+	if _, ok := n.names[name]; !ok {
+		e := n.exports[line.ID().Seq()]
+		e.names = append(e.names, name)
+		n.names[name] = line
+	}
 	return nil
 }
 
 // Unregister frees a name taken with Register.
 func (n *Node) Unregister(name string) {
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	l, ok := n.names[name]
+	if !ok {
+		return
+	}
 	delete(n.names, name)
-	n.mu.Unlock()
+	if e := n.exports[l.ID().Seq()]; e != nil {
+		e.names = slices.DeleteFunc(e.names, func(s string) bool { return s == name })
+	}
 }
 
 // Lookup asks the node called node for the device registered there under
