@@ -56,9 +56,15 @@ const procTimeout = time.Second
 func nodeMain() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// "route:URL" embeds a server of its own, joined to URL by a route.
+	url, routes := os.Getenv(envURL), []string(nil)
+	if r, ok := strings.CutPrefix(url, "route:"); ok {
+		url, routes = "", []string{r}
+	}
 	n, err := cluster.Start(cluster.Config{
 		Name:      os.Getenv(envNode),
-		URL:       os.Getenv(envURL),
+		URL:       url,
+		Routes:    routes,
 		Heartbeat: procTimeout / 10,
 		Timeout:   procTimeout,
 	})
@@ -691,6 +697,50 @@ func TestProcessPartition(t *testing.T) {
 				t.Errorf("told again: %v", m)
 			}
 			c.none("msg cw")
+		})
+	}
+}
+
+// A partition of the route between two nodes' embedded servers, made by a
+// TCP forwarder: blackholed or cut. Both sides tell their watchers once.
+func TestProcessRoutePartition(t *testing.T) {
+	for _, mode := range []string{"blackhole", "cut"} {
+		t.Run(mode, func(t *testing.T) {
+			p := start(t, cluster.Config{Name: "p", RouteListen: "127.0.0.1:0", Heartbeat: procTimeout / 10, Timeout: procTimeout})
+			fw, err := netfault.Listen(strings.TrimPrefix(p.RouteURL(), "nats://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = fw.Close() })
+			c := spawn(t, "c1", "route:"+fw.URL())
+			c.do("dev x")
+			lx := lookup(t, p, "c1", "x") // retried until interest crosses the route
+			w := backplane.New()
+			defer w.Drop()
+			if err := w.Link(lx, backplane.Monitor); err != nil {
+				t.Fatal(err)
+			}
+			pd := backplane.New()
+			defer pd.Drop()
+			if err := p.Register("pd", pd); err != nil {
+				t.Fatal(err)
+			}
+			c.do("watch cw p pd")
+			c.do("ping p")
+			ping(t, p, lx)
+
+			if mode == "cut" {
+				fw.Cut()
+			} else {
+				fw.Blackhole()
+			}
+			if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
+				t.Fatalf("got %v, want unreachable", m)
+			}
+			c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", backplane.RemoteID(p.ID(), pd.ID().Seq())))
+			if m, ok := w.TryReceive(); ok {
+				t.Errorf("told again: %v", m)
+			}
 		})
 	}
 }
