@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -311,20 +310,7 @@ type benchChild struct {
 }
 
 func spawnBenchChild(b, owner *testing.B, name, url string) *benchChild {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
+	cmd, stdin, stdout := startNode(b, name, url)
 	c := &benchChild{name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 64), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -337,19 +323,11 @@ func spawnBenchChild(b, owner *testing.B, name, url string) *benchChild {
 		}
 	}()
 	owner.Cleanup(func() {
-		_ = stdin.Close()
 		go func() {
 			for range c.lines { // keep the child from blocking on its output
 			}
 		}()
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		select {
-		case <-exited:
-		case <-time.After(wait):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stopNode(cmd, stdin)
 		<-c.done
 	})
 	return c

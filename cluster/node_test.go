@@ -258,6 +258,13 @@ func TestCloseFiresUnreachable(t *testing.T) {
 		ws = append(ws, w)
 	}
 	_ = b.Close()
+	toldUnreachableOnce(t, ws, ls)
+}
+
+// toldUnreachableOnce checks that each watcher in ws is told once, with
+// FaultUnreachable, about each device of ls, and about nothing else.
+func toldUnreachableOnce(t *testing.T, ws []*backplane.Device, ls []backplane.Line) {
+	t.Helper()
 	for _, w := range ws {
 		seen := map[backplane.DeviceID]bool{}
 		for range ls {
@@ -272,7 +279,7 @@ func TestCloseFiresUnreachable(t *testing.T) {
 			seen[m.From()] = true
 		}
 		if m, ok := w.TryReceive(); ok {
-			t.Errorf("extra message %v", m)
+			t.Fatalf("extra message %v", m)
 		}
 	}
 }

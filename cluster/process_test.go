@@ -298,23 +298,47 @@ type child struct {
 	pending []string // lines read but not yet expected
 }
 
-// spawn starts a node process called name, connected to url.
-func spawn(t *testing.T, name, url string) *child {
-	t.Helper()
+// startNode starts this test binary as the node process called name,
+// connected to url (see nodeMain), with pipes to its standard input and
+// output.
+func startNode(tb testing.TB, name, url string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return cmd, stdin, stdout
+}
+
+// stopNode ends a node process: it closes its input, which makes it leave
+// the cluster and exit, and kills it if it has not exited after wait.
+func stopNode(cmd *exec.Cmd, stdin io.Closer) {
+	_ = stdin.Close()
+	_ = cmd.Process.Signal(syscall.SIGCONT) // in case a test stopped it
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(wait):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// spawn starts a node process called name, connected to url.
+func spawn(t *testing.T, name, url string) *child {
+	t.Helper()
+	cmd, stdin, stdout := startNode(t, name, url)
 	c := &child{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 1024), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -330,16 +354,7 @@ func spawn(t *testing.T, name, url string) *child {
 
 // stop ends the process: politely if it still runs, by force otherwise.
 func (c *child) stop() {
-	_ = c.stdin.Close()
-	_ = c.cmd.Process.Signal(syscall.SIGCONT)
-	exited := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(wait):
-		_ = c.cmd.Process.Kill()
-		<-exited
-	}
+	stopNode(c.cmd, c.stdin)
 	<-c.done
 }
 
@@ -538,22 +553,7 @@ func TestProcessKill(t *testing.T) {
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range ws {
-		seen := map[backplane.DeviceID]bool{}
-		for range ls {
-			m := receive(t, w)
-			if f := m.Fault(); f == nil || f.Kind != backplane.FaultUnreachable || !errors.Is(f, cluster.ErrUnreachable) {
-				t.Fatalf("got %v, want unreachable", m)
-			}
-			if seen[m.From()] {
-				t.Fatalf("told twice about %v", m.From())
-			}
-			seen[m.From()] = true
-		}
-		if m, ok := w.TryReceive(); ok {
-			t.Fatalf("extra message %v", m)
-		}
-	}
+	toldUnreachableOnce(t, ws, ls)
 	took := time.Since(killed)
 	t.Logf("unreachable %v after SIGKILL (detection time %v)", took, procTimeout)
 	if took > procTimeout+5*time.Second {
@@ -641,6 +641,52 @@ func TestProcessCascadeThreeNodes(t *testing.T) {
 	}
 }
 
+// partitioned sets up edges both ways between this process's node p and
+// the node process c (connected through fw): a watcher here of c's device
+// x, and c's watcher cw of pd here. Then it breaks fw in mode ("cut" or
+// "blackhole") and checks that both watchers are told Unreachable. It
+// returns the watcher here and the Line to x.
+func partitioned(t *testing.T, p *cluster.Node, c *child, fw *netfault.Forwarder, mode string) (*backplane.Device, backplane.Line) {
+	t.Helper()
+	c.do("dev x")
+	lx := lookup(t, p, "c1", "x") // retried until interest has propagated
+	w := backplane.New()
+	t.Cleanup(w.Drop)
+	if err := w.Link(lx, backplane.Monitor); err != nil {
+		t.Fatal(err)
+	}
+	pd := backplane.New()
+	t.Cleanup(pd.Drop)
+	if err := p.Register("pd", pd); err != nil {
+		t.Fatal(err)
+	}
+	c.do("watch cw p pd")
+	c.do("ping p")
+	ping(t, p, lx)
+
+	if mode == "cut" {
+		fw.Cut()
+	} else {
+		fw.Blackhole()
+	}
+	if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
+		t.Fatalf("got %v, want unreachable", m)
+	}
+	c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", backplane.RemoteID(p.ID(), pd.ID().Seq())))
+	return w, lx
+}
+
+// forwarder puts a netfault forwarder in front of url.
+func forwarder(t *testing.T, url string) *netfault.Forwarder {
+	t.Helper()
+	fw, err := netfault.Listen(strings.TrimPrefix(url, "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fw.Close() })
+	return fw
+}
+
 // A partition made by a TCP forwarder between a node and the NATS server:
 // blackholed (bytes silently dropped) or cut (connections closed). Both
 // sides tell their watchers once; after the network heals, the nodes talk
@@ -649,38 +695,9 @@ func TestProcessPartition(t *testing.T) {
 	for _, mode := range []string{"blackhole", "cut"} {
 		t.Run(mode, func(t *testing.T) {
 			p := procNode(t)
-			fw, err := netfault.Listen(strings.TrimPrefix(p.ClientURL(), "nats://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = fw.Close() })
+			fw := forwarder(t, p.ClientURL())
 			c := spawn(t, "c1", fw.URL())
-			c.do("dev x")
-			lx := lookup(t, p, "c1", "x")
-			w := backplane.New()
-			defer w.Drop()
-			if err := w.Link(lx, backplane.Monitor); err != nil {
-				t.Fatal(err)
-			}
-			pd := backplane.New()
-			defer pd.Drop()
-			if err := p.Register("pd", pd); err != nil {
-				t.Fatal(err)
-			}
-			c.do("watch cw p pd")
-			c.do("ping p")
-			ping(t, p, lx)
-
-			if mode == "cut" {
-				fw.Cut()
-			} else {
-				fw.Blackhole()
-			}
-			if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
-				t.Fatalf("got %v, want unreachable", m)
-			}
-			pdID := backplane.RemoteID(p.ID(), pd.ID().Seq())
-			c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", pdID))
+			w, lx := partitioned(t, p, c, fw, mode)
 			fw.Pass()
 
 			c.do("ping p") // a new session once the client is back
@@ -707,37 +724,9 @@ func TestProcessRoutePartition(t *testing.T) {
 	for _, mode := range []string{"blackhole", "cut"} {
 		t.Run(mode, func(t *testing.T) {
 			p := start(t, cluster.Config{Name: "p", RouteListen: "127.0.0.1:0", Heartbeat: procTimeout / 10, Timeout: procTimeout})
-			fw, err := netfault.Listen(strings.TrimPrefix(p.RouteURL(), "nats://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = fw.Close() })
+			fw := forwarder(t, p.RouteURL())
 			c := spawn(t, "c1", "route:"+fw.URL())
-			c.do("dev x")
-			lx := lookup(t, p, "c1", "x") // retried until interest crosses the route
-			w := backplane.New()
-			defer w.Drop()
-			if err := w.Link(lx, backplane.Monitor); err != nil {
-				t.Fatal(err)
-			}
-			pd := backplane.New()
-			defer pd.Drop()
-			if err := p.Register("pd", pd); err != nil {
-				t.Fatal(err)
-			}
-			c.do("watch cw p pd")
-			c.do("ping p")
-			ping(t, p, lx)
-
-			if mode == "cut" {
-				fw.Cut()
-			} else {
-				fw.Blackhole()
-			}
-			if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
-				t.Fatalf("got %v, want unreachable", m)
-			}
-			c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", backplane.RemoteID(p.ID(), pd.ID().Seq())))
+			w, _ := partitioned(t, p, c, fw, mode)
 			if m, ok := w.TryReceive(); ok {
 				t.Errorf("told again: %v", m)
 			}
