@@ -105,24 +105,7 @@ func benchLatency(b *testing.B, env *benchCluster) {
 		if err := p.Ping(ctx, tasks[0].ID().Node()); err != nil {
 			b.Fatal(err)
 		}
-		msgs := make([]backplane.Message, k)
-		b.StartTimer()
-		for i, src := range srcs {
-			t0 := time.Now()
-			_ = src.Disconnect(errBench)
-			m, err := w.Receive(ctx)
-			samples = append(samples, time.Since(t0))
-			if err != nil {
-				b.Fatal(err)
-			}
-			msgs[i] = m
-		}
-		b.StopTimer()
-		for i, m := range msgs {
-			if m.From() != tasks[i].ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultCascade {
-				b.Fatalf("got %v, want the cascade of %v", m, tasks[i].ID())
-			}
-		}
+		samples = roundTrips(ctx, b, w, srcs, tasks, samples)
 	}
 	reportHops(b, samples)
 }
@@ -207,24 +190,7 @@ func benchLocalBaseline(b *testing.B) {
 			<-running
 			srcs[i], tasks[i] = src, task
 		}
-		msgs := make([]backplane.Message, k)
-		b.StartTimer()
-		for i, src := range srcs {
-			t0 := time.Now()
-			_ = src.Disconnect(errBench)
-			m, err := w.Receive(ctx)
-			samples = append(samples, time.Since(t0))
-			if err != nil {
-				b.Fatal(err)
-			}
-			msgs[i] = m
-		}
-		b.StopTimer()
-		for i, m := range msgs {
-			if m.From() != tasks[i].ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultCascade {
-				b.Fatalf("got %v, want the cascade of %v", m, tasks[i].ID())
-			}
-		}
+		samples = roundTrips(ctx, b, w, srcs, tasks, samples)
 		for range k {
 			<-ended
 		}
@@ -356,4 +322,30 @@ func (c *benchChild) do(b *testing.B, format string, args ...any) {
 			b.Fatalf("%s: no answer to %q after %v", c.name, cmd, wait)
 		}
 	}
+}
+
+// roundTrips times the round trips of one batch: each source disconnects
+// with an error, and w receives the cascade of the task that watched it.
+// It appends one sample per round trip to samples, and checks the messages
+// outside the timer.
+func roundTrips[L backplane.Linkable](ctx context.Context, b *testing.B, w *backplane.Device, srcs []*backplane.Device, tasks []L, samples []time.Duration) []time.Duration {
+	msgs := make([]backplane.Message, len(srcs))
+	b.StartTimer()
+	for i, src := range srcs {
+		t0 := time.Now()
+		_ = src.Disconnect(errBench)
+		m, err := w.Receive(ctx)
+		samples = append(samples, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[i] = m
+	}
+	b.StopTimer()
+	for i, m := range msgs {
+		if m.From() != tasks[i].Line().ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultCascade {
+			b.Fatalf("got %v, want the cascade of %v", m, tasks[i].Line().ID())
+		}
+	}
+	return samples
 }

@@ -407,14 +407,24 @@ func TestCutAndRecover(t *testing.T) {
 	b.r.noDown(t)
 }
 
-func TestRestartedPeer(t *testing.T) {
+// restartPair starts two nodes on one server, connected, with a timeout
+// long enough that only a restart can end their session in a test; it
+// returns b's config, to start b again.
+func restartPair(t *testing.T) (a, b *node, cb Config) {
+	t.Helper()
 	s := hub(t, nil)
 	cfg := Config{Timeout: 20 * time.Second, Heartbeat: 50 * time.Millisecond}
-	ca, cb := cfg, cfg
+	ca := cfg
+	cb = cfg
 	ca.Name, ca.URL = "a", s.ClientURL()
 	cb.Name, cb.URL = "b", s.ClientURL()
-	a, b1 := start(t, ca), start(t, cb)
-	connect(t, a, b1)
+	a, b = start(t, ca), start(t, cb)
+	connect(t, a, b)
+	return a, b, cb
+}
+
+func TestRestartedPeer(t *testing.T) {
+	a, b1, cb := restartPair(t)
 
 	b1.crash() // no Bye
 	expectDown(t, b1, a.Self(), ErrClosed)
@@ -438,13 +448,7 @@ func TestRestartedPeer(t *testing.T) {
 }
 
 func TestRestartedPeerSpeaksFirst(t *testing.T) {
-	s := hub(t, nil)
-	cfg := Config{Timeout: 20 * time.Second, Heartbeat: 50 * time.Millisecond}
-	ca, cb := cfg, cfg
-	ca.Name, ca.URL = "a", s.ClientURL()
-	cb.Name, cb.URL = "b", s.ClientURL()
-	a, b1 := start(t, ca), start(t, cb)
-	connect(t, a, b1)
+	a, b1, cb := restartPair(t)
 	b1.crash()
 	b2 := start(t, cb)
 	send(t, b2, msg(a.Self(), 7))
