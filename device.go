@@ -44,14 +44,22 @@ type device struct {
 	head  int32    // index of the first unread message in inbox
 	n     uint64   // the local sequence number: the ID, and the lock order
 
-	links  linkSet
-	inbox  []Message               // FIFO; starts in slot
-	slot   [1]Message              // inline room for the first message
-	sig    *signals                // made on demand, by Ready, Receive or Done
-	cancel context.CancelCauseFunc // set while a task runs (Manage, Watch)
-	fault  *Fault                  // set at disconnect
-	crash  *Crash                  // set when the device goes down during a managed task
-	name   string
+	links linkSet
+	inbox []Message  // FIFO; starts in slot
+	slot  [1]Message // inline room for the first message
+	sig   *signals   // made on demand, by Ready, Receive or Done
+	task  *taskCtx   // the task's context, while a task runs (Manage, Watch)
+	fault *Fault     // set at disconnect
+	crash *Crash     // set when the device goes down during a managed task
+	name  string
+}
+
+// ownedDevice is a device made with Owned and its handle, allocated
+// together. The handle of any other device is an object of its own, whose
+// unreachability the garbage collector's safety net watches for.
+type ownedDevice struct {
+	d device
+	h Device
 }
 
 // signals are a device's channels, made only for devices whose owner waits
@@ -132,7 +140,8 @@ func (ownedOption) apply(c config) config { c.owned = true; return c }
 // will disconnect it, typically by running it under Manage in a goroutine
 // it waits for (a supervisor does this for its children). New then leaves
 // out the garbage collector's safety net (see Device), which is about a
-// third of New's cost. A device made with Owned that is forgotten without
+// third of New's cost, and makes the device and its handle in one
+// allocation instead of two. A device made with Owned that is forgotten without
 // disconnecting is never dropped: its watchers are never told. Group.Spawn
 // does this for its own devices.
 func Owned() Option { return ownedOption{} }
@@ -150,8 +159,19 @@ func configure(opts []Option) config {
 }
 
 func newDevice(c config) *Device {
-	d := &device{n: nextSeq(), name: c.name}
-	h := &Device{d: d}
+	var h *Device
+	var d *device
+	if c.owned {
+		// No safety net watches the handle, so it need not be an object of
+		// its own: one allocation holds both.
+		o := new(ownedDevice)
+		d, h = &o.d, &o.h
+		h.d = d
+	} else {
+		d = new(device)
+		h = &Device{d: d}
+	}
+	d.n, d.name = nextSeq(), c.name
 	if !c.owned {
 		// The safety net of rule 13: if the handle becomes unreachable while
 		// the device is connected, its watchers are told it was dropped. The

@@ -1,7 +1,5 @@
 package backplane
 
-import "context"
-
 // disconnect takes the device down with fault f (nil: clean). crash is set
 // when the disconnect ends a managed task on its behalf (a shutdown request,
 // a cascade, a kill); Manage returns it. It reports false if the device was
@@ -32,11 +30,11 @@ func (d *device) goDown(f *Fault, crash *Crash) {
 // downJob is the work left after a device has gone down: cancel its task and
 // tell the devices it was linked to.
 type downJob struct {
-	d      *device
-	links  linkSet
-	fault  *Fault
-	cancel context.CancelCauseFunc
-	cause  error
+	d     *device
+	links linkSet
+	fault *Fault
+	task  *taskCtx
+	cause error
 }
 
 // takeDownLocked is the atomic step of a disconnect (rule 8): under d.mu it
@@ -47,9 +45,9 @@ func (d *device) takeDownLocked(j *downJob, f *Fault, crash *Crash) {
 	d.state = stateDown
 	d.fault = f
 	d.crash = crash
-	*j = downJob{d: d, links: d.links, fault: f, cancel: d.cancel}
+	*j = downJob{d: d, links: d.links, fault: f, task: d.task}
 	d.links = linkSet{}
-	d.cancel = nil
+	d.task = nil
 	if d.sig != nil && d.sig.done != nil {
 		close(d.sig.done)
 	}
@@ -81,8 +79,8 @@ func (j *downJob) run() {
 }
 
 func (j *downJob) finish(more *[]downJob) {
-	if j.cancel != nil {
-		j.cancel(j.cause)
+	if j.task != nil {
+		j.task.cancel(j.cause)
 	}
 	if hk := hook.Load(); hk != nil {
 		emit(hk, EventDisconnected, j.d, DeviceID{}, 0, j.fault)
@@ -161,12 +159,12 @@ func (j *downJob) cascadeLocked(p *device, more *[]downJob) {
 func (d *device) enqueueLocked(m Message) {
 	d.push(m)
 	d.signalLocked()
-	var wake context.CancelCauseFunc
+	var wake *taskCtx
 	if d.state == stateWatching {
-		wake = d.cancel
+		wake = d.task
 	}
 	d.mu.Unlock()
 	if wake != nil {
-		wake(errMessage)
+		wake.cancel(errMessage)
 	}
 }

@@ -74,9 +74,9 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 		h.cleanup.Stop()
 		return crash
 	}
-	tctx, cancel := context.WithCancelCause(ctx)
+	tctx := newTaskCtx(ctx)
 	d.state = stateManaged
-	d.cancel = cancel
+	d.task = tctx
 	d.mu.Unlock()
 
 	returned := false
@@ -89,9 +89,9 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 	returned = true
 	crash := d.finishManaged(res, pf, part)
 	if crash != nil {
-		cancel(crash)
+		tctx.cancel(crash)
 	} else {
-		cancel(nil)
+		tctx.cancel(nil)
 	}
 	if !part || crash != nil {
 		h.cleanup.Stop() // the device is down
@@ -164,7 +164,7 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 	// The task has returned by itself: its context is cancelled by manage,
 	// after the notifications, in a shallow frame. (Cancelling it deep in the
 	// disconnect path made a fresh goroutine's small stack grow.)
-	d.cancel = nil
+	d.task = nil
 	if !part || res != nil || pf != nil {
 		presize() // this goroutine is about to run a disconnect
 	}

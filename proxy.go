@@ -59,12 +59,15 @@ func NewProxy(id DeviceID, r Remote, opts ...Option) (*Device, error) {
 		return nil, &DeviceError{Op: "proxy", Device: id, Err: ErrNilArg}
 	}
 	c := configure(opts)
-	d := &device{n: nextSeq(), kind: kindProxy, name: c.name}
+	o := new(ownedDevice) // no safety net: the handle need not be apart
+	d := &o.d
+	d.n, d.kind, d.name = nextSeq(), kindProxy, c.name
 	d.sig = &signals{proxy: &proxy{id: id, remote: r}}
+	o.h.d = d
 	if hk := hook.Load(); hk != nil {
 		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}
-	return &Device{d: d}, nil
+	return &o.h, nil
 }
 
 // IsProxy reports whether the line refers to a proxy device: a stand-in for

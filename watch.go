@@ -49,9 +49,9 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 		d.mu.Unlock()
 		return Watched[T]{Message: m, Messaged: true}, nil
 	}
-	wctx, cancel := context.WithCancelCause(ctx)
+	wctx := newTaskCtx(ctx)
 	d.state = stateWatching
-	d.cancel = cancel
+	d.task = wctx
 	d.mu.Unlock()
 	defer func() {
 		// Runs on return, panic and Goexit alike: the device goes back to
@@ -59,10 +59,10 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 		d.mu.Lock()
 		if d.state == stateWatching {
 			d.state = stateIdle
-			d.cancel = nil
+			d.task = nil
 		}
 		d.mu.Unlock()
-		cancel(nil)
+		wctx.cancel(nil)
 		runtime.KeepAlive(h)
 	}()
 
