@@ -14,7 +14,7 @@ type handler struct {
 	downs  chan error
 }
 
-func (h handler) Receive(f *wire.Frame)         { h.frames <- f }
+func (h handler) Receive(f *wire.Frame)          { h.frames <- f }
 func (h handler) Down(_ wire.Node, reason error) { h.downs <- reason }
 
 func newHandler() handler { return handler{make(chan *wire.Frame, 8), make(chan error, 8)} }
