@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
@@ -81,6 +82,11 @@ func (h *handler) Down(node wire.Node, reason error) {
 	n.mu.Unlock()
 	if p != nil {
 		_ = p.watch.Disconnect(nil)
+	}
+	if n.log != nil {
+		n.log.Warn("cluster: session ended", slog.String("node", n.id.String()),
+			slog.String("peer", peerID.String()), slog.Any("reason", reason),
+			slog.Int("unreachable_devices", len(gone)))
 	}
 	f := unreachable(peerID, reason)
 	for _, p := range gone {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -64,6 +65,12 @@ type Config struct {
 	// unreachable, and every edge to its devices fires with a Fault of kind
 	// FaultUnreachable. Default 1s.
 	Timeout time.Duration
+
+	// Logger, if set, is told when a session with a peer ends (at level
+	// Warn, with the reason and how many edges fired), and of the
+	// transport's details at level Debug: sessions opening, frames
+	// rejected or malformed, NATS connection events.
+	Logger *slog.Logger
 }
 
 // Node joins this process to a backplane cluster: it links the process's
@@ -91,6 +98,7 @@ type Node struct {
 
 	heartbeat time.Duration
 	started   chan struct{} // closed once tr, self and id are set
+	log       *slog.Logger  // nil: no logging
 }
 
 // peer is what a node keeps for a live session with another node: a device
@@ -125,6 +133,7 @@ func Start(cfg Config) (*Node, error) {
 		exportsDev: backplane.New(backplane.Owned(), backplane.WithName("cluster exports")),
 		heartbeat:  cfg.Heartbeat,
 		started:    make(chan struct{}),
+		log:        cfg.Logger,
 		proxies:    make(map[backplane.DeviceID]*backplane.Device),
 		exports:    make(map[uint64]*export),
 		names:      make(map[string]backplane.Line),
@@ -142,6 +151,7 @@ func Start(cfg Config) (*Node, error) {
 		NATSOptions:   cfg.NATSOptions,
 		Heartbeat:     cfg.Heartbeat,
 		Timeout:       cfg.Timeout,
+		Logf:          debugf(cfg.Logger),
 	}, (*handler)(n))
 	if err != nil {
 		close(n.started)
@@ -155,6 +165,18 @@ func Start(cfg Config) (*Node, error) {
 	n.wg.Add(1)
 	go n.forgetExports()
 	return n, nil
+}
+
+// debugf returns the transport's log function for l: nil for a nil l.
+func debugf(l *slog.Logger) func(string, ...any) {
+	if l == nil {
+		return nil
+	}
+	return func(format string, args ...any) {
+		if l.Enabled(context.Background(), slog.LevelDebug) {
+			l.Debug("cluster: " + fmt.Sprintf(format, args...))
+		}
+	}
 }
 
 // ID returns the node's name and incarnation.

@@ -1,8 +1,11 @@
 package cluster_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -268,4 +271,47 @@ func TestRemoteLinksUnderContention(t *testing.T) {
 		}
 		w.Drop()
 	}
+}
+
+// A node with a Logger reports the end of a session, and the transport's
+// details at level Debug.
+func TestLogger(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := start(t, cluster.Config{Name: "a", Logger: logger})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL()})
+	d := backplane.New()
+	defer d.Drop()
+	l := remote(t, b, a, "d", d)
+	w := backplane.New()
+	defer w.Drop()
+	if err := w.Link(l, backplane.Monitor); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Close()
+	receive(t, w) // a's session with b has ended
+	out := buf.String()
+	for _, want := range []string{"cluster: session ended", "peer=b/", "unreachable_devices=1", "level=DEBUG", "session up"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
