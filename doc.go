@@ -37,7 +37,9 @@
 // never blocks nor drops, the device is observably gone before anyone is
 // told) is listed in SEMANTICS.md and each rule has a test. Every method is
 // safe for concurrent use. The package starts no goroutine of its own except
-// those of Group.Spawn, which the Group owns.
+// those of Group.Spawn, which the Group owns (and, rarely, one that runs a
+// function registered on a task's context that was already cancelled, as
+// context.AfterFunc does).
 //
 // # Dropped devices
 //
@@ -46,6 +48,18 @@
 // garbage collector does it eventually for a *Device that became
 // unreachable, through runtime.AddCleanup. Do not rely on the collector for
 // timing: it is a safety net, not a mechanism.
+//
+// # Across processes
+//
+// A [DeviceID] can name a device on another node of a cluster ([NodeID],
+// [RemoteID]); it prints as "#7@db". The module
+// github.com/backplane-go/backplane/cluster links devices across processes
+// and machines over NATS, and hands out Lines to remote devices that link
+// like any other. Under it is a small transport interface: [NewProxy] makes
+// the local stand-in of a remote device, and [Remote] carries to the
+// device's node the link directions in which the remote device watches,
+// and the shutdown requests and kills it is sent. This package itself never
+// touches the network.
 //
 // # Events
 //
