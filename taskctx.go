@@ -167,17 +167,29 @@ func (c *taskCtx) Done() <-chan struct{} {
 	if d := c.done.Load(); d != nil {
 		return d.(<-chan struct{})
 	}
+	return c.makeDone()
+}
+
+// makeDone makes c's Done channel, the first time it is asked for.
+func (c *taskCtx) makeDone() <-chan struct{} {
+	if c.parent.Done() == nil {
+		// The parent can never be cancelled, so its Err stays nil: only
+		// cancel can close the channel, and it closes c.ch once made.
+		c.mu.Lock()
+		d := c.done.Load()
+		if d == nil {
+			c.ch = make(chan struct{})
+			d = (<-chan struct{})(c.ch)
+			c.done.Store(d)
+		}
+		c.mu.Unlock()
+		return d.(<-chan struct{})
+	}
 	c.parentDown()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d := c.done.Load(); d != nil {
-		return d.(<-chan struct{})
-	}
-	if c.parent.Done() != nil {
+	if d := c.done.Load(); d == nil {
 		c.wrapLocked()
-	} else {
-		c.ch = make(chan struct{})
-		c.done.Store((<-chan struct{})(c.ch))
 	}
 	return c.done.Load().(<-chan struct{})
 }

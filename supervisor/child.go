@@ -41,6 +41,8 @@ type child struct {
 	idle       *proc // a finished generation whose runner waits for the next one
 	removed    bool
 	opts       []backplane.Option // its devices' options, made once
+	starter    Starter            // its Service as a Starter, if it is one; set by push
+	hasStart   bool               // it has a start step to wait for; set by push
 }
 
 // proc is one generation of a child: one device, one goroutine.
@@ -51,6 +53,7 @@ type proc struct {
 	ctx       *selfCtx      // the context its task starts from
 	rn        *runnerState  // the goroutine that runs it
 	unlinked  bool          // unlinked from the supervisor once its task returned: no Disconnected comes
+	unmapped  bool          // restarted in place, not yet in run.byDev (see run.unmapped)
 	signalled bool          // its start result is sent; owned by its runner
 	endMu     sync.Mutex    // guards ended and done
 	ended     bool          // its task has returned
@@ -101,6 +104,13 @@ type selfCtx struct {
 	line backplane.Line
 }
 
+// Done, Err and Deadline answer directly what the run's values context
+// (made by context.WithoutCancel) answers: it is never cancelled and has
+// no deadline.
+func (*selfCtx) Done() <-chan struct{}            { return nil }
+func (*selfCtx) Err() error                       { return nil }
+func (*selfCtx) Deadline() (d time.Time, ok bool) { return }
+
 // Value returns the child's Line for selfKey, and otherwise defers to the
 // run's context.
 func (c *selfCtx) Value(key any) any {
@@ -116,6 +126,8 @@ func (p *proc) instance() Instance {
 
 // push appends c to the children, in start order.
 func (r *run) push(c *child) {
+	c.starter, _ = c.spec.Service.(Starter)
+	c.hasStart = c.spec.hasStart()
 	r.children[c.spec.ID] = c
 	c.prev = r.tail
 	if r.tail != nil {
@@ -206,10 +218,12 @@ func (r *run) newDevice(c *child) (*backplane.Device, error) {
 func (r *run) newProc(c *child, dev *backplane.Device) *proc {
 	p := new(proc)
 	r.initProc(p, c, dev)
+	r.byDev[devKey(dev.ID())] = p
 	return p
 }
 
-// initProc makes p the next generation of c, on dev, and records it.
+// initProc makes p the next generation of c, on dev. The caller records
+// it in run.byDev, at once or later (see run.unmapped).
 func (r *run) initProc(p *proc, c *child, dev *backplane.Device) {
 	c.gen++
 	*p = proc{c: c, gen: c.gen, line: dev.Line(), graceIdx: -1}
@@ -217,10 +231,9 @@ func (r *run) initProc(p *proc, c *child, dev *backplane.Device) {
 	// Only a Starter or a nested supervisor has a start step to wait for. A
 	// plain Service is started once its goroutine is: if it ends at once,
 	// that is an exit, handled as any other.
-	if c.spec.hasStart() {
+	if c.hasStart {
 		p.started = make(chan error, 1)
 	}
-	r.byDev[devKey(dev.ID())] = p
 }
 
 // devKey is the key of a child's device in run.byDev: its sequence
@@ -328,7 +341,7 @@ func (r *run) ended(p *proc, dev *backplane.Device, res error, last bool) exit {
 // loop handles that end as it comes.
 func (r *run) serve(ctx context.Context, p *proc) error {
 	svc := p.c.spec.Service
-	if st, ok := svc.(Starter); ok {
+	if st := p.c.starter; st != nil {
 		if err := st.Start(ctx); err != nil {
 			return err
 		}

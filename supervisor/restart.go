@@ -317,7 +317,8 @@ func (r *run) restartInPlace(p *proc, dev *backplane.Device, res error) (*proc, 
 		return nil, nil, false // the loop reports the failed start
 	}
 	// Committed: from here on, exactly what the loop does.
-	delete(r.byDev, devKey(p.line.ID())) // unlinked: no Disconnected comes for it
+	listed := p.unmapped // p is in r.unmapped already
+	r.forget(p)          // unlinked: no Disconnected comes for it
 	c.cur = nil
 	if r.cfg.hook != nil {
 		r.emit(ChildExited{Source: r.src, Instance: p.instance(), Fault: fault, Err: res})
@@ -331,6 +332,10 @@ func (r *run) restartInPlace(p *proc, dev *backplane.Device, res error) (*proc, 
 	rn := p.rn
 	r.initProc(p, c, next)
 	p.rn = rn
+	p.unmapped = true
+	if !listed {
+		r.unmapped = append(r.unmapped, p)
+	}
 	c.cur = p
 	c.state = ChildRunning
 	r.emitStarted(c, true)
@@ -354,8 +359,5 @@ func (r *run) idleFor(p *proc) bool {
 	if r.dev.Pending() > 0 {
 		return false // a shutdown request, or a child's or dependency's end
 	}
-	r.exits.mu.Lock()
-	n := len(r.exits.q)
-	r.exits.mu.Unlock()
-	return n == 0
+	return r.exits.n.Load() == 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backplane-go/backplane"
@@ -52,8 +53,13 @@ type run struct {
 	children   map[string]*child
 	head, tail *child           // start order
 	byDev      map[uint64]*proc // the children's devices, by devKey
-	pending    []exit           // exits taken from the queue, not handled yet
-	pendingAt  int
+	// unmapped lists the generations started by restartInPlace that are
+	// not in byDev yet: they are added only when byDev is looked up (see
+	// child), so that a child restarted in place again and again before
+	// then costs no map update per generation.
+	unmapped  []*proc
+	pending   []exit // exits taken from the queue, not handled yet
+	pendingAt int
 
 	graces   graceHeap    // children whose device went down under them
 	later    deadlineHeap // restarts waiting for their backoff, and retries
@@ -74,12 +80,14 @@ type run struct {
 type exitQueue struct {
 	mu    sync.Mutex
 	q     []exit
+	n     atomic.Int32  // len(q), for a look without mu
 	ready chan struct{} // buffered 1: "look at the queue"
 }
 
 func (x *exitQueue) put(e exit) {
 	x.mu.Lock()
 	x.q = append(x.q, e)
+	x.n.Store(int32(len(x.q)))
 	x.mu.Unlock()
 	select {
 	case x.ready <- struct{}{}:
@@ -95,12 +103,13 @@ func (r *run) takeExits() {
 	for _, e := range x.q {
 		if e.p.unlinked {
 			// No Disconnected will come for it to be forgotten on.
-			delete(r.byDev, devKey(e.p.line.ID()))
+			r.forget(e.p)
 		}
 	}
 	r.pending = append(r.pending, x.q...)
 	clear(x.q)
 	x.q = x.q[:0]
+	x.n.Store(0)
 	x.mu.Unlock()
 }
 
@@ -301,8 +310,28 @@ func (r *run) child(from backplane.DeviceID) (*proc, bool) {
 	if from.IsRemote() {
 		return nil, false // a child's device is always of this process
 	}
+	if len(r.unmapped) > 0 {
+		for _, p := range r.unmapped {
+			if p.unmapped {
+				p.unmapped = false
+				r.byDev[devKey(p.line.ID())] = p
+			}
+		}
+		clear(r.unmapped)
+		r.unmapped = r.unmapped[:0]
+	}
 	p, ok := r.byDev[devKey(from)]
 	return p, ok
+}
+
+// forget removes p, whose device will send no Disconnected, from byDev,
+// or from the generations waiting to be added to it.
+func (r *run) forget(p *proc) {
+	if p.unmapped {
+		p.unmapped = false // child skips it
+		return
+	}
+	delete(r.byDev, devKey(p.line.ID()))
 }
 
 // shutdown stops every child in reverse start order, then disconnects
