@@ -303,12 +303,7 @@ func TestOrderedExactlyOnce(t *testing.T) {
 func TestBlackholeTimeout(t *testing.T) {
 	s := hub(t, nil)
 	fw := forwarder(t, s.Addr().String())
-	cfg := Config{Timeout: time.Second, Heartbeat: 50 * time.Millisecond}
-	ca, cb := cfg, cfg
-	ca.Name, ca.URL = "a", fw.URL()
-	cb.Name, cb.URL = "b", s.ClientURL()
-	a, b := start(t, ca), start(t, cb)
-	connect(t, a, b)
+	a, b, _ := connectedPair(t, fw.URL(), s.ClientURL(), time.Second)
 
 	fw.Blackhole()
 	expectDown(t, a, b.Self(), ErrTimeout)
@@ -326,12 +321,7 @@ func TestBlackholeTimeout(t *testing.T) {
 func TestCutAndRecover(t *testing.T) {
 	s := hub(t, nil)
 	fw := forwarder(t, s.Addr().String())
-	cfg := Config{Timeout: time.Second, Heartbeat: 50 * time.Millisecond}
-	ca, cb := cfg, cfg
-	ca.Name, ca.URL = "a", fw.URL()
-	cb.Name, cb.URL = "b", s.ClientURL()
-	a, b := start(t, ca), start(t, cb)
-	connect(t, a, b)
+	a, b, _ := connectedPair(t, fw.URL(), s.ClientURL(), time.Second)
 	oldTx, oldRx, oldSeq, ok := a.epochs(b.Self())
 	if !ok {
 		t.Fatal("no session")
@@ -407,20 +397,28 @@ func TestCutAndRecover(t *testing.T) {
 	b.r.noDown(t)
 }
 
-// restartPair starts two nodes on one server, connected, with a timeout
-// long enough that only a restart can end their session in a test; it
-// returns b's config, to start b again.
-func restartPair(t *testing.T) (a, b *node, cb Config) {
+// connectedPair starts nodes "a" and "b", connected to the NATS servers at
+// urlA and urlB (a forwarder, or the same server), with the given timeout,
+// and opens a session between them; it returns b's config, to start b
+// again.
+func connectedPair(t *testing.T, urlA, urlB string, timeout time.Duration) (a, b *node, cb Config) {
 	t.Helper()
-	s := hub(t, nil)
-	cfg := Config{Timeout: 20 * time.Second, Heartbeat: 50 * time.Millisecond}
+	cfg := Config{Timeout: timeout, Heartbeat: 50 * time.Millisecond}
 	ca := cfg
 	cb = cfg
-	ca.Name, ca.URL = "a", s.ClientURL()
-	cb.Name, cb.URL = "b", s.ClientURL()
+	ca.Name, ca.URL = "a", urlA
+	cb.Name, cb.URL = "b", urlB
 	a, b = start(t, ca), start(t, cb)
 	connect(t, a, b)
 	return a, b, cb
+}
+
+// restartPair starts two nodes on one server, connected, with a timeout
+// long enough that only a restart can end their session in a test.
+func restartPair(t *testing.T) (a, b *node, cb Config) {
+	t.Helper()
+	s := hub(t, nil)
+	return connectedPair(t, s.ClientURL(), s.ClientURL(), 20*time.Second)
 }
 
 func TestRestartedPeer(t *testing.T) {
