@@ -168,11 +168,7 @@ func TestLinkBetweenTwoRemoteDevices(t *testing.T) {
 	settle(t, a, b)
 	settle(t, b, c) // b's proxy for c's device is watched on c
 	_ = watched.Disconnect(errors.New("on c"))
-	cr := crashOf(t, res)
-	want := backplane.RemoteID(c.ID(), watched.ID().Seq())
-	if cr.Kind != backplane.CrashCascade || cr.Device != want {
-		t.Fatalf("crash %v, want a cascade from %v", cr, want)
-	}
+	wantCascade(t, res, backplane.RemoteID(c.ID(), watched.ID().Seq()))
 }
 
 // An unlink made here reaches the watcher's node before the watched

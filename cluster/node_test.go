@@ -182,10 +182,7 @@ func TestRemoteCascadeBothWays(t *testing.T) {
 	}
 	res := manage(task)
 	_ = dep.Disconnect(errors.New("db down"))
-	c := crashOf(t, res)
-	if c.Kind != backplane.CrashCascade || c.Device != l.ID() {
-		t.Fatalf("crash %v, want a cascade from %v", c, l.ID())
-	}
+	c := wantCascade(t, res, l.ID())
 	if root, f := c.Fault.Root(); root != l.ID() || f.Err.Error() != "db down" {
 		t.Errorf("root %v %v", root, f)
 	}
@@ -200,11 +197,7 @@ func TestRemoteCascadeBothWays(t *testing.T) {
 	}
 	settle(t, a, b)
 	_ = local.Disconnect(errors.New("local failure"))
-	c = crashOf(t, res)
-	want := backplane.RemoteID(a.ID(), local.ID().Seq())
-	if c.Kind != backplane.CrashCascade || c.Device != want {
-		t.Fatalf("crash %v, want a cascade from %v", c, want)
-	}
+	wantCascade(t, res, backplane.RemoteID(a.ID(), local.ID().Seq()))
 }
 
 // A shutdown request and a kill reach the remote device, naming the
@@ -246,19 +239,37 @@ func TestCloseFiresUnreachable(t *testing.T) {
 		defer d.Drop()
 		ls = append(ls, remote(t, b, a, name, d))
 	}
-	var ws []*backplane.Device
-	for range 3 {
+	ws := watchersOf(t, 3, ls)
+	_ = b.Close()
+	toldUnreachableOnce(t, ws, ls)
+}
+
+// watchersOf returns n devices, each monitoring every device of ls, dropped
+// at the end of the test.
+func watchersOf(t *testing.T, n int, ls []backplane.Line) []*backplane.Device {
+	t.Helper()
+	ws := make([]*backplane.Device, n)
+	for i := range ws {
 		w := backplane.New()
-		defer w.Drop()
+		t.Cleanup(w.Drop)
 		for _, l := range ls {
 			if err := w.Link(l, backplane.Monitor); err != nil {
 				t.Fatal(err)
 			}
 		}
-		ws = append(ws, w)
+		ws[i] = w
 	}
-	_ = b.Close()
-	toldUnreachableOnce(t, ws, ls)
+	return ws
+}
+
+// wantCascade checks that Manage's result on res is a cascade from want.
+func wantCascade(t *testing.T, res <-chan error, want backplane.DeviceID) *backplane.Crash {
+	t.Helper()
+	c := crashOf(t, res)
+	if c.Kind != backplane.CrashCascade || c.Device != want {
+		t.Fatalf("crash %v, want a cascade from %v", c, want)
+	}
+	return c
 }
 
 // toldUnreachableOnce checks that each watcher in ws is told once, with

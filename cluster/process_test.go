@@ -517,9 +517,7 @@ func TestProcessLinkModes(t *testing.T) {
 		if remoteFails {
 			res := manage(pt)
 			c.do("fail %s", name)
-			if cr := crashOf(t, res); cr.Kind != backplane.CrashCascade || cr.Device != lp.ID() {
-				t.Fatalf("peer: crash %v", cr)
-			}
+			wantCascade(t, res, lp.ID())
 			continue
 		}
 		_ = pt.Disconnect(errors.New("here"))
@@ -537,17 +535,7 @@ func TestProcessKill(t *testing.T) {
 	c.do("dev x")
 	c.do("dev y")
 	ls := []backplane.Line{lookup(t, p, "c1", "x"), lookup(t, p, "c1", "y")}
-	var ws []*backplane.Device
-	for range 3 {
-		w := backplane.New()
-		defer w.Drop()
-		for _, l := range ls {
-			if err := w.Link(l, backplane.Monitor); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ws = append(ws, w)
-	}
+	ws := watchersOf(t, 3, ls)
 	ping(t, p, ls[0])
 	killed := time.Now()
 	if err := c.cmd.Process.Kill(); err != nil {
@@ -631,10 +619,7 @@ func TestProcessCascadeThreeNodes(t *testing.T) {
 	res := manage(t3)
 	c1.do("fail x")
 	c2.expect(fmt.Sprintf("end t2 cascade %v %v", lx.ID(), lx.ID()))
-	cr := crashOf(t, res)
-	if cr.Kind != backplane.CrashCascade || cr.Device != l2.ID() {
-		t.Fatalf("crash %v, want a cascade from %v", cr, l2.ID())
-	}
+	cr := wantCascade(t, res, l2.ID())
 	root, rf := cr.Fault.Root()
 	if root != lx.ID() || rf.Kind != backplane.FaultError || rf.Err.Error() != "x failed" {
 		t.Fatalf("root %v %v, want %v's error", root, rf, lx.ID())
