@@ -32,6 +32,25 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// testServer serves the observer of a test run on an httptest server, and
+// takes a last snapshot when the run stops serving.
+type testServer struct {
+	t    *testing.T
+	url  string
+	snap observer.Snapshot // at the end
+}
+
+// serve is the run's serve function.
+func (s *testServer) serve(h http.Handler) (string, func(), error) {
+	srv := httptest.NewServer(h)
+	s.url = srv.URL + "/"
+	return s.url, func() {
+		// The service has stopped: its devices are down, and kept.
+		s.snap = getSnapshot(s.t, s.url)
+		srv.Close()
+	}, nil
+}
+
 func getSnapshot(t *testing.T, url string) observer.Snapshot {
 	t.Helper()
 	resp, err := http.Get(url + "api/snapshot")
@@ -53,24 +72,14 @@ func getSnapshot(t *testing.T, url string) observer.Snapshot {
 // server, and reads the observer's snapshot just before the server stops.
 func TestRun(t *testing.T) {
 	o := options{seed: 7, interval: 20 * time.Millisecond, rounds: 10, pool: 3, refresh: 5 * time.Millisecond}
-	var snap observer.Snapshot
-	var url string
-	serve := func(h http.Handler) (string, func(), error) {
-		srv := httptest.NewServer(h)
-		url = srv.URL + "/"
-		return url, func() {
-			// The service has stopped: its devices are down, and kept.
-			snap = getSnapshot(t, url)
-			srv.Close()
-		}, nil
-	}
+	ts := &testServer{t: t}
 	var out bytes.Buffer
-	if err := run(t.Context(), o, &out, serve); err != nil {
+	if err := run(t.Context(), o, &out, ts.serve); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 
 	text := out.String()
-	for _, want := range []string{"observer at " + url, "seed 7", "alive 0, pool 0 | faults:", "stopped"} {
+	for _, want := range []string{"observer at " + ts.url, "seed 7", "alive 0, pool 0 | faults:", "stopped"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -81,7 +90,7 @@ func TestRun(t *testing.T) {
 
 	names := map[uint64]string{} // by device
 	seen := map[string]bool{}    // every name, whatever its generation
-	for _, d := range snap.Devices {
+	for _, d := range ts.snap.Devices {
 		names[d.ID] = d.Name
 		seen[d.Name] = true
 	}
@@ -100,7 +109,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("%d connections in the snapshot, want at least %d", conns, o.pool)
 	}
 	// The root supervises store, api and jobs, in every generation.
-	for _, d := range snap.Devices {
+	for _, d := range ts.snap.Devices {
 		if d.Name != "app" {
 			continue
 		}
@@ -114,10 +123,10 @@ func TestRun(t *testing.T) {
 			}
 		}
 	}
-	if snap.Stats.Alive != 0 {
-		t.Errorf("%d devices still alive after run returned", snap.Stats.Alive)
+	if ts.snap.Stats.Alive != 0 {
+		t.Errorf("%d devices still alive after run returned", ts.snap.Stats.Alive)
 	}
-	if len(snap.Faults) == 0 {
+	if len(ts.snap.Faults) == 0 {
 		t.Errorf("no fault in the feed after %d rounds", o.rounds)
 	}
 }

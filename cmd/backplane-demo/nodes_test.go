@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/backplane-go/backplane/observer"
 )
 
 // lines collects what a demo prints, line by line, for tests to wait on.
@@ -90,23 +86,12 @@ func TestRunNodes(t *testing.T) {
 	}
 	o := options{nodes: 3, seed: 7, interval: 300 * time.Millisecond, pool: 2, refresh: 20 * time.Millisecond,
 		killAfter: 200 * time.Millisecond, restartAfter: 300 * time.Millisecond}
-	var (
-		url  string
-		snap observer.Snapshot // at the end
-	)
-	serve := func(h http.Handler) (string, func(), error) {
-		srv := httptest.NewServer(h)
-		url = srv.URL + "/"
-		return url, func() {
-			snap = getSnapshot(t, url)
-			srv.Close()
-		}, nil
-	}
+	ts := &testServer{t: t}
 	out := newLines()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- runNodes(ctx, o, out, serve) }()
+	go func() { done <- runNodes(ctx, o, out, ts.serve) }()
 	stopped := false
 	defer func() {
 		if !stopped { // a failed wait: stop the demo before the test ends
@@ -123,7 +108,7 @@ func TestRunNodes(t *testing.T) {
 	}
 	// The observer shows the proxies of the remote backends, each linked
 	// to a local frontend that monitors it.
-	live := getSnapshot(t, url)
+	live := getSnapshot(t, ts.url)
 	names := map[uint64]string{}
 	for _, d := range live.Devices {
 		names[d.ID] = d.Name
@@ -146,7 +131,7 @@ func TestRunNodes(t *testing.T) {
 	out.wait(t, regexp.MustCompile(`^demo-1: (orders|catalog) #\d+ went down: cascade from #\d+@demo-[23]: .*\[root on demo-[23]\]$`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: killed demo-3 \(pid \d+\) with SIGKILL`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: catalog #\d+ went down: cascade from #\d+@demo-3: device unreachable: .*\[Unreachable`), waitFor)
-	feed := getSnapshot(t, url).Faults
+	feed := getSnapshot(t, ts.url).Faults
 	out.wait(t, regexp.MustCompile(`^demo-3: started again as pid \d+`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: catalog found cache on demo-3 again: #\d+@demo-3$`), waitFor)
 
@@ -203,8 +188,8 @@ func TestRunNodes(t *testing.T) {
 		t.Errorf("%d child processes started, want at least 3 (two, and the killed one again):\n%s", n, text)
 	}
 
-	if snap.Stats.Alive != 0 {
-		t.Errorf("%d devices still alive after runNodes returned", snap.Stats.Alive)
+	if ts.snap.Stats.Alive != 0 {
+		t.Errorf("%d devices still alive after runNodes returned", ts.snap.Stats.Alive)
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", text)
