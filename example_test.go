@@ -279,3 +279,28 @@ func ExampleCascadeFault() {
 	// Output:
 	// cascade from dep: true root is dep: true - disk full
 }
+
+// A task finds its own device from its context, and links itself to a
+// device it depends on: when that device fails, the task's device goes down
+// with a cascade, and Manage reports it.
+func ExampleLineOf() {
+	db := backplane.New(backplane.WithName("db"))
+	worker := backplane.New(backplane.WithName("worker"))
+
+	crash := worker.Manage(context.Background(), func(ctx context.Context) error {
+		self, _ := backplane.LineOf(ctx)
+		if err := self.Link(db, backplane.Monitor); err != nil {
+			return err
+		}
+		_ = db.Disconnect(errors.New("connection lost")) // the dependency fails
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	var c *backplane.Crash
+	if errors.As(crash, &c) {
+		_, root := c.Fault.Root()
+		fmt.Println(c.Kind, "from db:", c.Device == db.ID(), "root:", root.Err)
+	}
+	// Output:
+	// cascade from db: true root: connection lost
+}

@@ -1,5 +1,7 @@
 package backplane
 
+import "context"
+
 // Line is a cheap, copyable, comparable, non-owning reference to a Device.
 // Hand Lines out freely: whoever holds one can link to the device, link it
 // to others, and request its shutdown, but cannot read its inbox or end its
@@ -19,6 +21,25 @@ type Line struct {
 type Linkable interface {
 	Line() Line
 }
+
+// LineOf returns the Line of the device whose task was given ctx: the
+// context Manage, PartManage or Watch passes to its task (and so Group.Spawn
+// and a supervisor's children), or any context derived from one. It is how
+// a task finds itself on the backplane, as Erlang's self() does, to link
+// itself to what it depends on or to hand its Line to others. When tasks
+// nest, the innermost one's device is returned. It reports false for a
+// context that did not come from a task.
+func LineOf(ctx context.Context) (Line, bool) {
+	if ctx == nil {
+		return Line{}, false
+	}
+	l, ok := ctx.Value(lineKey{}).(Line)
+	return l, ok
+}
+
+// lineKey is the key under which a task's context answers its device's
+// Line (see taskCtx.Value).
+type lineKey struct{}
 
 // Line returns l itself, so that a Line is Linkable.
 func (l Line) Line() Line { return l }

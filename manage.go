@@ -74,7 +74,7 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 		h.cleanup.Stop()
 		return crash
 	}
-	tctx := newTaskCtx(ctx)
+	tctx := newTaskCtx(ctx, d)
 	d.state = stateManaged
 	d.task = tctx
 	d.mu.Unlock()
@@ -211,11 +211,22 @@ func stack() []byte { return debug.Stack() }
 // short task's life. Growing it here copies two or three frames, and only
 // at the end of the task's life, so an idle task keeps its small stack.
 //
+// Only the frame's size matters: the function's entry checks that the
+// stack has room for it, and grows the stack if not. The array is used on a
+// branch never taken, so the compiler keeps it in the frame but never
+// zeroes it (zeroing it cost more than the rest of presize).
+//
 //go:noinline
 func presize() {
-	var b [1536]byte
-	touch(b[:])
+	if presizeUse {
+		var b [1536]byte
+		touch(b[:])
+	}
 }
+
+// presizeUse is never set. The compiler cannot know that, so presize keeps
+// its frame.
+var presizeUse bool
 
 // touch keeps presize's array, and so its frame, from being optimised away.
 //

@@ -32,7 +32,11 @@ import (
 // Done.
 type taskCtx struct {
 	parent context.Context
-	done   atomic.Value // <-chan struct{}: ch, closedChan or the wrapped context's
+	dev    *device         // the device the task runs under, for LineOf
+	doneCh <-chan struct{} // ch, closedChan or the wrapped context's; set once, before hasDone
+	// hasDone is set once doneCh is: Done reads doneCh without the lock
+	// after seeing it.
+	hasDone atomic.Bool
 
 	mu    sync.Mutex
 	state ctxState
@@ -61,9 +65,9 @@ type taskMore struct {
 // afterFunc is a function registered with taskCtx.AfterFunc.
 type afterFunc struct{ f func() }
 
-// newTaskCtx returns the context of a task that starts from parent.
-func newTaskCtx(parent context.Context) *taskCtx {
-	c := &taskCtx{parent: parent}
+// newTaskCtx returns the context of a task on d that starts from parent.
+func newTaskCtx(parent context.Context, d *device) *taskCtx {
+	c := &taskCtx{parent: parent, dev: d}
 	if !causeByValue {
 		// context.Cause cannot be answered by this type (see causeKey):
 		// the wrapped context answers Value for it.
@@ -78,7 +82,14 @@ func newTaskCtx(parent context.Context) *taskCtx {
 func (c *taskCtx) wrapLocked() {
 	m := c.moreLocked()
 	m.std, m.stdCancel = context.WithCancelCause(c.parent)
-	c.done.Store(m.std.Done())
+	c.setDoneLocked(m.std.Done())
+}
+
+// setDoneLocked publishes ch as c's Done channel. It is called at most
+// once per context, with c.mu held (or before c is shared).
+func (c *taskCtx) setDoneLocked(ch <-chan struct{}) {
+	c.doneCh = ch
+	c.hasDone.Store(true)
 }
 
 func (c *taskCtx) moreLocked() *taskMore {
@@ -142,13 +153,15 @@ func (c *taskCtx) cancelWith(s ctxState, cause error) {
 	if c.ch != nil {
 		close(c.ch)
 	} else {
-		c.done.Store((<-chan struct{})(closedChan))
+		c.setDoneLocked(closedChan)
 	}
 	c.mu.Unlock()
 	// The registered functions are the context package's: each cancels a
 	// context derived from c, as a cancelCtx cancels its children.
-	for a := range children {
-		a.f()
+	if len(children) > 0 {
+		for a := range children {
+			a.f()
+		}
 	}
 }
 
@@ -164,8 +177,8 @@ func (c *taskCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
 
 // Done returns a channel closed when c is cancelled.
 func (c *taskCtx) Done() <-chan struct{} {
-	if d := c.done.Load(); d != nil {
-		return d.(<-chan struct{})
+	if c.hasDone.Load() {
+		return c.doneCh
 	}
 	return c.makeDone()
 }
@@ -176,22 +189,21 @@ func (c *taskCtx) makeDone() <-chan struct{} {
 		// The parent can never be cancelled, so its Err stays nil: only
 		// cancel can close the channel, and it closes c.ch once made.
 		c.mu.Lock()
-		d := c.done.Load()
-		if d == nil {
+		if !c.hasDone.Load() {
 			c.ch = make(chan struct{})
-			d = (<-chan struct{})(c.ch)
-			c.done.Store(d)
+			c.setDoneLocked(c.ch)
 		}
+		d := c.doneCh
 		c.mu.Unlock()
-		return d.(<-chan struct{})
+		return d
 	}
 	c.parentDown()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d := c.done.Load(); d == nil {
+	if !c.hasDone.Load() {
 		c.wrapLocked()
 	}
-	return c.done.Load().(<-chan struct{})
+	return c.doneCh
 }
 
 // Err returns nil until c is cancelled, then why: context.Canceled, or the
@@ -213,6 +225,9 @@ func (c *taskCtx) Err() error {
 func (c *taskCtx) Value(key any) any {
 	if causeByValue && key == causeKey {
 		return c.causeValue()
+	}
+	if _, ok := key.(lineKey); ok && c.dev != nil {
+		return Line{d: c.dev}
 	}
 	return c.parent.Value(key)
 }
@@ -309,7 +324,7 @@ func init() {
 		return
 	}
 	causeKey, causeByValue = p.key, true
-	c := newTaskCtx(context.Background())
+	c := newTaskCtx(context.Background(), nil)
 	child, stop := context.WithCancel(c)
 	defer stop()
 	c.cancel(errProbe)

@@ -47,7 +47,7 @@ func TestTaskCtxCancel(t *testing.T) {
 	inModes(t, func(t *testing.T) {
 		for _, early := range []bool{false, true} {
 			parent := context.WithValue(context.Background(), ctxKey{}, 7)
-			c := newTaskCtx(parent)
+			c := newTaskCtx(parent, nil)
 			var done <-chan struct{}
 			if early {
 				done = c.Done()
@@ -93,7 +93,7 @@ func TestTaskCtxCancel(t *testing.T) {
 
 func TestTaskCtxCancelNil(t *testing.T) {
 	inModes(t, func(t *testing.T) {
-		c := newTaskCtx(context.Background())
+		c := newTaskCtx(context.Background(), nil)
 		c.cancel(nil)
 		if c.Err() != context.Canceled || context.Cause(c) != context.Canceled {
 			t.Errorf("Err = %v, Cause = %v, want context.Canceled for both", c.Err(), context.Cause(c))
@@ -106,12 +106,12 @@ func TestTaskCtxDeadline(t *testing.T) {
 		at := time.Now().Add(time.Hour)
 		parent, cancel := context.WithDeadline(context.Background(), at)
 		defer cancel()
-		c := newTaskCtx(parent)
+		c := newTaskCtx(parent, nil)
 		defer c.cancel(nil)
 		if d, ok := c.Deadline(); !ok || !d.Equal(at) {
 			t.Errorf("Deadline = %v, %v; want %v", d, ok, at)
 		}
-		if _, ok := newTaskCtx(context.Background()).Deadline(); ok {
+		if _, ok := newTaskCtx(context.Background(), nil).Deadline(); ok {
 			t.Error("a deadline without the parent having one")
 		}
 	})
@@ -125,7 +125,7 @@ func TestTaskCtxParent(t *testing.T) {
 		for _, when := range []string{"never", "before", "after"} {
 			t.Run(when, func(t *testing.T) {
 				parent, cancel := context.WithCancelCause(context.Background())
-				c := newTaskCtx(parent)
+				c := newTaskCtx(parent, nil)
 				defer c.cancel(nil)
 				var child context.Context
 				if when == "before" {
@@ -159,7 +159,7 @@ func TestTaskCtxParent(t *testing.T) {
 		t.Run("deadline", func(t *testing.T) {
 			parent, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 			defer cancel()
-			c := newTaskCtx(parent)
+			c := newTaskCtx(parent, nil)
 			<-parent.Done()
 			if c.Err() != context.DeadlineExceeded || context.Cause(c) != context.DeadlineExceeded {
 				t.Errorf("Err = %v, Cause = %v; want context.DeadlineExceeded", c.Err(), context.Cause(c))
@@ -175,7 +175,7 @@ func TestTaskCtxParent(t *testing.T) {
 // with it, and forget it when cancelled first.
 func TestTaskCtxDerived(t *testing.T) {
 	inModes(t, func(t *testing.T) {
-		c := newTaskCtx(context.Background())
+		c := newTaskCtx(context.Background(), nil)
 		for range 3 {
 			_, stop := context.WithCancel(c)
 			stop()
@@ -235,7 +235,7 @@ func TestManageParentCancelled(t *testing.T) {
 // cancelled gets a context of one allocation.
 func TestManageTaskCtxAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() {
-		c := newTaskCtx(context.Background())
+		c := newTaskCtx(context.Background(), nil)
 		c.cancel(nil)
 	}); n != 1 {
 		t.Errorf("a task context and its cancellation: %v allocations, want 1", n)
