@@ -18,18 +18,25 @@ var errNotStarted = errors.New("supervisor: child ended before it started")
 // ended its goroutine with runtime.Goexit instead of returning.
 var errGoexit = errors.New("supervisor: child task called runtime.Goexit")
 
-// selfKey is the context key under which a worker finds its own Line.
-type selfKey struct{}
-
 // Self returns the Line of the child device a worker runs under, from the
 // context its Serve (or Start) was given, so that it can link itself to
 // the devices it depends on: Self(ctx).Link(dep, backplane.Monitor) makes
-// a fault of dep cascade to the child. It reports false for a context that
-// did not come from a supervisor.
+// a fault of dep cascade to the child. It is backplane.LineOf for contexts
+// that came from a supervisor: if the worker runs tasks of its own under
+// other devices, Self on their contexts returns those devices. It reports
+// false for a context that did not come from a supervisor.
 func Self(ctx context.Context) (backplane.Line, bool) {
-	l, ok := ctx.Value(selfKey{}).(backplane.Line)
-	return l, ok
+	if ctx == nil {
+		return backplane.Line{}, false
+	}
+	if _, ok := ctx.Value(workerKey{}).(bool); !ok {
+		return backplane.Line{}, false
+	}
+	return backplane.LineOf(ctx)
 }
+
+// workerKey marks the contexts of a supervisor's workers, for Self.
+type workerKey struct{}
 
 // child is one child spec and its state, owned by the run's loop.
 type child struct {
@@ -50,7 +57,6 @@ type proc struct {
 	c         *child
 	gen       uint64
 	line      backplane.Line
-	ctx       *selfCtx      // the context its task starts from
 	rn        *runnerState  // the goroutine that runs it
 	unlinked  bool          // unlinked from the supervisor once its task returned: no Disconnected comes
 	unmapped  bool          // restarted in place, not yet in run.byDev (see run.unmapped)
@@ -91,31 +97,28 @@ func (p *proc) doneChan() chan struct{} {
 	return p.done
 }
 
-// selfCtx is the context a worker's Manage starts from: the run's values
-// (never cancelled), with the child's own Line under selfKey. It is one
-// small allocation, and it never changes: a context kept by a task that
-// has ended still names that task's device. The task's context is
-// Manage's, cancelled when the child's device goes down; every child's
-// device goes down (stopped, or killed when abandoned) before its run
-// ends, so deriving it from the run's cancellable context would only cost
-// each generation a registration there and its removal.
-type selfCtx struct {
+// workerCtx is the context every worker's Manage starts from, one per run:
+// the run's values, never cancelled, marked for Self. The task's context is
+// Manage's, which answers the worker's own Line (backplane.LineOf) and is
+// cancelled when the child's device goes down; every child's device goes
+// down (stopped, or killed when abandoned) before its run ends, so
+// deriving it from the run's cancellable context would only cost each
+// generation a registration there and its removal.
+type workerCtx struct {
 	context.Context
-	line backplane.Line
 }
 
 // Done, Err and Deadline answer directly what the run's values context
 // (made by context.WithoutCancel) answers: it is never cancelled and has
 // no deadline.
-func (*selfCtx) Done() <-chan struct{}            { return nil }
-func (*selfCtx) Err() error                       { return nil }
-func (*selfCtx) Deadline() (d time.Time, ok bool) { return }
+func (*workerCtx) Done() <-chan struct{}            { return nil }
+func (*workerCtx) Err() error                       { return nil }
+func (*workerCtx) Deadline() (d time.Time, ok bool) { return }
 
-// Value returns the child's Line for selfKey, and otherwise defers to the
-// run's context.
-func (c *selfCtx) Value(key any) any {
-	if _, ok := key.(selfKey); ok {
-		return c.line
+// Value answers workerKey, and otherwise defers to the run's context.
+func (c *workerCtx) Value(key any) any {
+	if _, ok := key.(workerKey); ok {
+		return true
 	}
 	return c.Context.Value(key)
 }
@@ -227,7 +230,6 @@ func (r *run) newProc(c *child, dev *backplane.Device) *proc {
 func (r *run) initProc(p *proc, c *child, dev *backplane.Device) {
 	c.gen++
 	*p = proc{c: c, gen: c.gen, line: dev.Line(), graceIdx: -1}
-	p.ctx = &selfCtx{Context: r.vals, line: p.line}
 	// Only a Starter or a nested supervisor has a start step to wait for. A
 	// plain Service is started once its goroutine is: if it ends at once,
 	// that is an exit, handled as any other.
@@ -312,7 +314,7 @@ func (r *run) runGen(p *proc, dev *backplane.Device) error {
 		})
 	default:
 		p.rn.p = p
-		res = dev.Manage(p.ctx, p.rn.task)
+		res = dev.Manage(r.vals, p.rn.task)
 	}
 	returned = true
 	return res

@@ -31,7 +31,7 @@ type run struct {
 	src Source
 
 	// ctx is the context nested supervisors are started with, and vals,
-	// never cancelled, the one workers' contexts get their values from.
+	// never cancelled, the one workers' tasks start from (see workerCtx).
 	// They are stored, against the usual rule, because the run is the one
 	// owner loop: it starts children whenever a restart is due, long after
 	// Serve received ctx.
@@ -151,8 +151,9 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 		return ErrAlreadyRunning
 	}
 	r.epoch = time.Now()
-	r.vals = context.WithoutCancel(ctx)
-	r.ctx, r.cancel = context.WithCancelCause(r.vals)
+	vals := context.WithoutCancel(ctx)
+	r.vals = &workerCtx{Context: vals}
+	r.ctx, r.cancel = context.WithCancelCause(vals)
 	r.timer = time.NewTimer(time.Hour)
 	r.timer.Stop()
 	r.mu.Lock()
