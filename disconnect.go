@@ -120,13 +120,7 @@ func (j *downJob) notify(p *device, more *[]downJob) {
 		p.mu.Unlock()
 		return
 	}
-	pm := p.links.get(from)
-	if pm == 0 {
-		p.mu.Unlock()
-		return
-	}
-	p.links.set(from, 0)
-	if pm&Monitor == 0 {
+	if p.links.take(from)&Monitor == 0 {
 		p.mu.Unlock()
 		return
 	}

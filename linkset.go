@@ -42,6 +42,28 @@ func (s *linkSet) get(p *device) LinkMode {
 	return 0
 }
 
+// take removes p and returns the mode it had (0 if none), in one pass:
+// it is the step every notification of a disconnect takes on the watcher.
+func (s *linkSet) take(p *device) LinkMode {
+	if t := s.many; t != nil {
+		i, ok := t.index[p]
+		if !ok {
+			return 0
+		}
+		m := t.list[i].mode
+		t.set(p, 0)
+		return m
+	}
+	for i, q := range s.peers {
+		if q == p {
+			m := s.modes[i]
+			s.peers[i], s.modes[i] = nil, 0
+			return m
+		}
+	}
+	return 0
+}
+
 // set records mode for p; a zero mode removes p.
 func (s *linkSet) set(p *device, mode LinkMode) {
 	if t := s.many; t != nil {
