@@ -36,21 +36,26 @@ type Device struct {
 }
 
 // device is the shared state behind a Device handle and its Lines. Its
-// layout is packed by hand: it is the per-device memory cost.
+// layout is packed by hand: it is the per-device memory cost, and 128 bytes
+// puts it in a size class whose objects are 128-byte aligned, so the first
+// 64 bytes are one cache line. Those hold everything a notification
+// touches on a device that is not waited on (the lock, the state, the
+// links and the first inbox slot): a fan-out to many watchers reads one
+// line per watcher.
 type device struct {
 	mu    sync.Mutex
 	state devState // guarded by mu, like everything below but n, kind and name
 	kind  devKind  // fixed at creation
-	head  int32    // index of the first unread message in inbox
-	n     uint64   // the local sequence number: the ID, and the lock order
-
+	ready bool     // sig.ready exists: someone may be waiting for a message
 	links linkSet
-	inbox []Message  // FIFO; starts in slot
-	slot  [1]Message // inline room for the first message
-	sig   *signals   // made on demand, by Ready, Receive or Done
-	task  *taskCtx   // the task's context, while a task runs (Manage, Watch)
-	fault *Fault     // set at disconnect
-	crash *Crash     // set when the device goes down during a managed task
+	slot  Message // the oldest pending message; the zero Message when the inbox is empty
+
+	n     uint64   // the local sequence number: the ID, and the lock order
+	more  *queue   // the pending messages after slot, oldest first; made for the second
+	sig   *signals // made on demand, by Ready, Receive or Done
+	task  *taskCtx // the task's context, while a task runs (Manage, Watch)
+	fault *Fault   // set at disconnect
+	crash *Crash   // set when the device goes down during a managed task
 	name  string
 }
 
@@ -383,6 +388,7 @@ func (d *device) readyLocked() chan struct{} {
 	sig := d.signalsLocked()
 	if sig.ready == nil {
 		sig.ready = make(chan struct{}, 1)
+		d.ready = true
 		if d.pending() > 0 || d.state == stateDown {
 			sig.ready <- struct{}{}
 		}
@@ -393,7 +399,7 @@ func (d *device) readyLocked() chan struct{} {
 // signalLocked drops a token in the ready channel if anyone has asked for
 // it. It never blocks: one pending token is enough to wake the reader.
 func (d *device) signalLocked() {
-	if d.sig != nil && d.sig.ready != nil {
+	if d.ready {
 		select {
 		case d.sig.ready <- struct{}{}:
 		default:

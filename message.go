@@ -100,48 +100,104 @@ func (m Message) String() string {
 	return "<no message>"
 }
 
-// The inbox is FIFO, unbounded and never drops (rule 10). Its fields live in
-// the device (inbox, head, slot) to keep the device small; the first message
-// goes in slot, so the common case of one pending notification allocates
-// nothing. All of these are called with d.mu held.
+// The inbox is FIFO, unbounded and never drops (rule 10). The oldest
+// pending message lives in the device itself (slot), so the common case of
+// one pending notification allocates nothing and stays on the device's
+// first cache line; the messages after it go to a queue made for the
+// second one. The slot is empty only when the queue is. All of these are
+// called with d.mu held.
 
-func (d *device) pending() int { return len(d.inbox) - int(d.head) }
+// queue holds the pending messages after a device's slot, oldest first.
+type queue struct {
+	buf  []Message
+	head int // index of the oldest message in buf
+}
+
+func (d *device) pending() int {
+	if d.slot == (Message{}) {
+		return 0
+	}
+	return 1 + d.more.len()
+}
 
 func (d *device) push(m Message) {
-	if d.inbox == nil {
-		d.inbox = d.slot[:0]
+	if d.slot == (Message{}) {
+		d.slot = m
+		return
 	}
-	if len(d.inbox) == cap(d.inbox) && d.head > 0 {
-		n := copy(d.inbox, d.inbox[d.head:])
-		clear(d.inbox[n:])
-		d.inbox, d.head = d.inbox[:n], 0
+	q := d.more
+	if q == nil {
+		q = new(queue)
+		d.more = q
 	}
-	d.inbox = append(d.inbox, m)
+	q.push(m)
 }
 
 func (d *device) pop() (Message, bool) {
-	if int(d.head) >= len(d.inbox) {
-		return Message{}, false
+	m := d.slot
+	if m == (Message{}) {
+		return m, false
 	}
-	m := d.inbox[d.head]
-	d.inbox[d.head] = Message{}
-	d.head++
-	if int(d.head) == len(d.inbox) {
-		d.inbox, d.head = d.inbox[:0], 0
-	}
+	d.slot = d.more.take()
 	return m, true
 }
 
 // removeDisconnected removes the queued Disconnected message from p, if
 // any, and reports whether it found one.
 func (d *device) removeDisconnected(p *device) bool {
-	for i := int(d.head); i < len(d.inbox); i++ {
-		if m := d.inbox[i]; m.src == p {
-			copy(d.inbox[i:], d.inbox[i+1:])
-			d.inbox[len(d.inbox)-1] = Message{}
-			d.inbox = d.inbox[:len(d.inbox)-1]
-			if int(d.head) == len(d.inbox) {
-				d.inbox, d.head = d.inbox[:0], 0
+	if d.slot == (Message{}) {
+		return false
+	}
+	if d.slot.src == p {
+		d.slot = d.more.take()
+		return true
+	}
+	return d.more.remove(p)
+}
+
+func (q *queue) len() int {
+	if q == nil {
+		return 0
+	}
+	return len(q.buf) - q.head
+}
+
+func (q *queue) push(m Message) {
+	if len(q.buf) == cap(q.buf) && q.head > 0 {
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, m)
+}
+
+// take removes and returns the oldest message, or the zero Message if q is
+// empty or nil.
+func (q *queue) take() Message {
+	if q.len() == 0 {
+		return Message{}
+	}
+	m := q.buf[q.head]
+	q.buf[q.head] = Message{}
+	q.head++
+	if q.head == len(q.buf) {
+		q.buf, q.head = q.buf[:0], 0
+	}
+	return m
+}
+
+// remove removes the Disconnected message from p, if queued.
+func (q *queue) remove(p *device) bool {
+	if q == nil {
+		return false
+	}
+	for i := q.head; i < len(q.buf); i++ {
+		if q.buf[i].src == p {
+			copy(q.buf[i:], q.buf[i+1:])
+			q.buf[len(q.buf)-1] = Message{}
+			q.buf = q.buf[:len(q.buf)-1]
+			if q.head == len(q.buf) {
+				q.buf, q.head = q.buf[:0], 0
 			}
 			return true
 		}
