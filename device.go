@@ -25,7 +25,7 @@ import (
 // The zero Device and a nil *Device are not usable: every method returns
 // ErrInvalid (or a zero value) rather than panicking.
 //
-// Cost: an idle device is about 190 bytes (BENCHMARKS.md), and New costs a
+// Cost: an idle device is about 180 bytes (BENCHMARKS.md), and New costs a
 // few hundred nanoseconds, a third of which is the garbage collector's
 // safety net (see Owned). The device runs no goroutine of its own. Linking,
 // unlinking and delivering a notification each take one or two short
@@ -33,6 +33,7 @@ import (
 type Device struct {
 	d       *device
 	cleanup runtime.Cleanup // the drop safety net, stopped once the device is down
+	spare   *taskCtx        // an Owned device's first task context, made with it; guarded by d.mu
 }
 
 // device is the shared state behind a Device handle and its Lines. Its
@@ -59,12 +60,14 @@ type device struct {
 	name  string
 }
 
-// ownedDevice is a device made with Owned and its handle, allocated
-// together. The handle of any other device is an object of its own, whose
+// ownedDevice is a device made with Owned, its handle and the context of
+// its first task, allocated together: an Owned device is made to run a
+// task. The handle of any other device is an object of its own, whose
 // unreachability the garbage collector's safety net watches for.
 type ownedDevice struct {
 	d device
 	h Device
+	t taskCtx
 }
 
 // signals are a device's channels, made only for devices whose owner waits
@@ -145,10 +148,10 @@ func (ownedOption) apply(c config) config { c.owned = true; return c }
 // will disconnect it, typically by running it under Manage in a goroutine
 // it waits for (a supervisor does this for its children). New then leaves
 // out the garbage collector's safety net (see Device), which is about a
-// third of New's cost, and makes the device and its handle in one
-// allocation instead of two. A device made with Owned that is forgotten without
-// disconnecting is never dropped: its watchers are never told. Group.Spawn
-// does this for its own devices.
+// third of New's cost, and makes the device, its handle and the context of
+// its first task in one allocation instead of three. A device made with
+// Owned that is forgotten without disconnecting is never dropped: its
+// watchers are never told. Group.Spawn does this for its own devices.
 func Owned() Option { return ownedOption{} }
 
 // New creates a connected Device with a fresh DeviceID, no links and an
@@ -171,7 +174,7 @@ func newDevice(c config) *Device {
 		// its own: one allocation holds both.
 		o := new(ownedDevice)
 		d, h = &o.d, &o.h
-		h.d = d
+		h.d, h.spare = d, &o.t
 	} else {
 		d = new(device)
 		h = &Device{d: d}

@@ -94,3 +94,38 @@ func TestLineOf(t *testing.T) {
 		}
 	})
 }
+
+// An Owned device's first task context is made with it; a later task on
+// the same device (PartManage, Watch) gets a fresh one, and the first stays
+// cancelled.
+func TestOwnedTaskContexts(t *testing.T) {
+	d := backplane.New(backplane.Owned())
+	defer d.Drop()
+	var first context.Context
+	if err := d.PartManage(context.Background(), func(ctx context.Context) error { first = ctx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if first.Err() == nil {
+		t.Fatal("the first task's context is not cancelled after its task")
+	}
+	for i := range 3 {
+		err := d.PartManage(context.Background(), func(ctx context.Context) error {
+			if ctx == first {
+				t.Errorf("task %d: got the first task's context again", i+2)
+			}
+			if err := ctx.Err(); err != nil {
+				t.Errorf("task %d: context already done: %v", i+2, err)
+			}
+			if l, _ := backplane.LineOf(ctx); l != d.Line() {
+				t.Errorf("task %d: LineOf = %v; want %v", i+2, l, d.Line())
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first.Err() == nil {
+		t.Error("the first task's context was revived")
+	}
+}

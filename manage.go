@@ -74,7 +74,7 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 		h.cleanup.Stop()
 		return crash
 	}
-	tctx := newTaskCtx(ctx, d)
+	tctx := h.taskCtx(ctx)
 	d.state = stateManaged
 	d.task = tctx
 	d.mu.Unlock()

@@ -67,14 +67,33 @@ type afterFunc struct{ f func() }
 
 // newTaskCtx returns the context of a task on d that starts from parent.
 func newTaskCtx(parent context.Context, d *device) *taskCtx {
-	c := &taskCtx{parent: parent, dev: d}
+	c := new(taskCtx)
+	c.init(parent, d)
+	return c
+}
+
+// taskCtx returns the context of a task on h's device that starts from
+// parent: the one made with an Owned device for its first task, or a new
+// one. It is called with h.d.mu held.
+func (h *Device) taskCtx(parent context.Context) *taskCtx {
+	if c := h.spare; c != nil {
+		h.spare = nil
+		c.init(parent, h.d)
+		return c
+	}
+	return newTaskCtx(parent, h.d)
+}
+
+// init makes the zero c the context of a task on d that starts from
+// parent.
+func (c *taskCtx) init(parent context.Context, d *device) {
+	c.parent, c.dev = parent, d
 	if !causeByValue {
 		// context.Cause cannot be answered by this type (see causeKey):
 		// the wrapped context answers Value for it.
 		c.wrapLocked()
 		c.parent = c.more.std
 	}
-	return c
 }
 
 // wrapLocked puts a context made by WithCancelCause between c and its
