@@ -165,8 +165,8 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 	// after the notifications, in a shallow frame. (Cancelling it deep in the
 	// disconnect path made a fresh goroutine's small stack grow.)
 	d.task = nil
-	if !part || res != nil || pf != nil {
-		presize() // this goroutine is about to run a disconnect
+	if hook.Load() != nil && (!part || res != nil || pf != nil) {
+		presize() // this goroutine is about to run a disconnect that emits events
 	}
 	switch {
 	case pf != nil:
@@ -202,14 +202,18 @@ func (d *device) goexit(h *Device) {
 // stack returns the formatted stack of the calling goroutine.
 func stack() []byte { return debug.Stack() }
 
-// presize makes sure the goroutine has stack room for the disconnect that
-// follows a task's return (notify the watchers, wake their receivers),
-// while only Manage's own frames are on the stack. (A task ended by a
-// shutdown or a cascade skips it: whoever ended it ran the disconnect.) Goroutines start with a
-// 2 KiB stack and that path runs deeper: growing the stack in the middle of
-// it copies every frame on the way, which cost as much as the rest of a
-// short task's life. Growing it here copies two or three frames, and only
-// at the end of the task's life, so an idle task keeps its small stack.
+// presize makes sure the goroutine has stack room for a disconnect that
+// follows a task's return with an event hook installed, while only
+// Manage's own frames are on the stack. (A task ended by a shutdown or a
+// cascade skips it: whoever ended it ran the disconnect.) Goroutines start
+// with a 2 KiB stack. The common disconnect path (notify the watchers, wake
+// their receivers) is kept shallow enough to fit in it, so a short task
+// never grows its stack at all: growing it costs more than the rest of the
+// task's life. Emitting events runs deeper, and growing the stack in the
+// middle of that path copies every frame on the way; growing it here
+// copies two or three. (A failure that cascades to a managed watcher also
+// runs deeper, and may grow the stack where it does: that path is rarer
+// than its cost to every short task would be.)
 //
 // Only the frame's size matters: the function's entry checks that the
 // stack has room for it, and grows the stack if not. The array is used on a
