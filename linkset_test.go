@@ -20,11 +20,19 @@ func TestLinkSetModel(t *testing.T) {
 		for step := range 200 {
 			p := peers[rng.IntN(len(peers))]
 			m := LinkMode(rng.IntN(4)) // 0 removes
-			s.set(p, m)
-			if m == 0 {
+			if rng.IntN(4) == 0 {
+				// take: what a notification does on the watcher
+				if got := s.take(p); got != want[p] {
+					t.Fatalf("seed %d step %d: take(%v) = %v, want %v", seed, step, p.id(), got, want[p])
+				}
 				delete(want, p)
 			} else {
-				want[p] = m
+				s.set(p, m)
+				if m == 0 {
+					delete(want, p)
+				} else {
+					want[p] = m
+				}
 			}
 			if s.len() != len(want) {
 				t.Fatalf("seed %d step %d: len %d, want %d", seed, step, s.len(), len(want))
