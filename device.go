@@ -171,7 +171,7 @@ func newDevice(c config) *Device {
 	var d *device
 	if c.owned {
 		// No safety net watches the handle, so it need not be an object of
-		// its own: one allocation holds both.
+		// its own: one allocation holds both, and the first task's context.
 		o := new(ownedDevice)
 		d, h = &o.d, &o.h
 		h.d, h.spare = d, &o.t

@@ -20,8 +20,9 @@ import (
 //   - Contexts derived from it are cancelled with it, at once.
 //
 // It costs less than WithCancelCause: one allocation instead of two (the
-// context and its cancel function), and a Done channel made only when
-// someone asks for it. A task's parent context usually cannot be cancelled
+// context and its cancel function), none for the first task of an Owned
+// device (made with it), and a Done channel made only when someone asks
+// for it. It also answers LineOf with its device's Line. A task's parent context usually cannot be cancelled
 // (context.Background, or a supervisor's context made with WithoutCancel);
 // then nothing else is ever made, except what contexts derived from it
 // need (see AfterFunc). When the parent can be cancelled, Err looks at the
