@@ -190,7 +190,7 @@ func (t *Transport) Send(f *wire.Frame) error {
 	if f == nil || isSessionKind(f.Kind) {
 		return fmt.Errorf("%w: frame kind", ErrInvalid)
 	}
-	if !nameRE.MatchString(f.To.Name) || f.To.Name == t.self.Name {
+	if !validName(f.To.Name) || f.To.Name == t.self.Name {
 		return fmt.Errorf("%w: destination %v", ErrInvalid, f.To)
 	}
 	t.mu.Lock()
