@@ -46,8 +46,11 @@ func (d *device) takeDownLocked(j *downJob, f *Fault, crash *Crash) {
 	d.fault = f
 	d.crash = crash
 	*j = downJob{d: d, links: d.links, fault: f, task: d.task}
+	if d.spare { // an unused context, not a running task's
+		j.task = nil
+	}
 	d.links = linkSet{}
-	d.task = nil
+	d.task, d.spare = nil, false
 	if d.sig != nil && d.sig.done != nil {
 		close(d.sig.done)
 	}

@@ -46,7 +46,7 @@
 // A device released without disconnecting is dropped: its watchers get a
 // FaultDrop. [Device.Drop] does it at once (defer it after [New]); the
 // garbage collector does it eventually for a *Device that became
-// unreachable, through runtime.AddCleanup. Do not rely on the collector for
+// unreachable, through a finalizer on it. Do not rely on the collector for
 // timing: it is a safety net, not a mechanism.
 //
 // # Across processes

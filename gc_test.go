@@ -59,7 +59,7 @@ func gcAbandon(w *backplane.Device, mode backplane.LinkMode) backplane.Line {
 	return d.Line()
 }
 
-// gcSettle proves that the collector has run the cleanups of everything
+// gcSettle proves that the collector has run the finalizers of everything
 // unreachable so far: it abandons a fresh device and waits for its drop.
 func gcSettle(t *testing.T) {
 	t.Helper()
@@ -229,7 +229,7 @@ func gcAbandonOwned(w *backplane.Device) backplane.Line {
 
 // TestGC_OwnedDeviceHasNoSafetyNet checks the documented cost of Owned: a
 // device made with it and forgotten is never dropped, even after the
-// collector has provably run the cleanups of everything unreachable.
+// collector has provably run the finalizers of everything unreachable.
 func TestGC_OwnedDeviceHasNoSafetyNet(t *testing.T) {
 	w := backplane.New()
 	defer w.Drop()

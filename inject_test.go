@@ -236,7 +236,7 @@ func TestInjectGoexitTask(t *testing.T) {
 }
 
 // injCollect waits until w has received n messages, running the garbage
-// collector while it waits: cleanups are eventual (rule 13).
+// collector while it waits: finalizers are eventual (rule 13).
 func injCollect(t *testing.T, w *Device, n int) []Message {
 	t.Helper()
 	var got []Message

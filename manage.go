@@ -71,10 +71,10 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 		return err
 	}
 	if crash := d.drainLocked(); crash != nil {
-		h.cleanup.Stop()
+		h.stopNet()
 		return crash
 	}
-	tctx := h.taskCtx(ctx)
+	tctx := d.newTaskLocked(ctx)
 	d.state = stateManaged
 	d.task = tctx
 	d.mu.Unlock()
@@ -94,7 +94,7 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 		tctx.cancel(nil)
 	}
 	if !part || crash != nil {
-		h.cleanup.Stop() // the device is down
+		h.stopNet() // the device is down
 	}
 	runtime.KeepAlive(h)
 	return crash

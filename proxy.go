@@ -59,7 +59,7 @@ func NewProxy(id DeviceID, r Remote, opts ...Option) (*Device, error) {
 		return nil, &DeviceError{Op: "proxy", Device: id, Err: ErrNilArg}
 	}
 	c := configure(opts)
-	o := new(ownedDevice) // no safety net: the handle need not be apart
+	o := new(proxyDevice) // no safety net: the handle need not be apart
 	d := &o.d
 	d.n, d.kind, d.name = nextSeq(), kindProxy, c.name
 	d.sig = &signals{proxy: &proxy{id: id, remote: r}}
@@ -68,6 +68,12 @@ func NewProxy(id DeviceID, r Remote, opts ...Option) (*Device, error) {
 		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}
 	return &o.h, nil
+}
+
+// proxyDevice is a proxy and its handle, allocated together.
+type proxyDevice struct {
+	d device
+	h Device
 }
 
 // IsProxy reports whether the line refers to a proxy device: a stand-in for

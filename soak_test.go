@@ -33,8 +33,8 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	base := mtBaseSeed(t)
-	// Warm up, so that what the runtime starts once (the cleanup goroutine
-	// of runtime.AddCleanup, timers) is counted in the baseline.
+	// Warm up, so that what the runtime starts once (the finalizer
+	// goroutine, timers) is counted in the baseline.
 	mtLoop(t, base^0x5eed, 50*time.Millisecond, 64)
 	g0, h0 := mtSettle()
 	start := time.Now()
@@ -63,7 +63,7 @@ func TestSoak(t *testing.T) {
 }
 
 // mtSettle collects garbage until the goroutine count stops falling (the
-// runtime's cleanup goroutine may still be dropping collected devices) and
+// runtime's finalizer goroutine may still be dropping collected devices) and
 // returns it with the live heap.
 func mtSettle() (goroutines int, heap uint64) {
 	g := runtime.NumGoroutine()

@@ -73,16 +73,17 @@ func newTaskCtx(parent context.Context, d *device) *taskCtx {
 	return c
 }
 
-// taskCtx returns the context of a task on h's device that starts from
+// newTaskLocked returns the context of a task on d that starts from
 // parent: the one made with an Owned device for its first task, or a new
-// one. It is called with h.d.mu held.
-func (h *Device) taskCtx(parent context.Context) *taskCtx {
-	if c := h.spare; c != nil {
-		h.spare = nil
-		c.init(parent, h.d)
+// one. It is called with d.mu held.
+func (d *device) newTaskLocked(parent context.Context) *taskCtx {
+	if d.spare {
+		d.spare = false
+		c := d.task
+		c.init(parent, d)
 		return c
 	}
-	return newTaskCtx(parent, h.d)
+	return newTaskCtx(parent, d)
 }
 
 // init makes the zero c the context of a task on d that starts from

@@ -49,7 +49,7 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 		d.mu.Unlock()
 		return Watched[T]{Message: m, Messaged: true}, nil
 	}
-	wctx := h.taskCtx(ctx)
+	wctx := d.newTaskLocked(ctx)
 	d.state = stateWatching
 	d.task = wctx
 	d.mu.Unlock()

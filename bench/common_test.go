@@ -41,7 +41,10 @@ func waitTask(started *sync.WaitGroup) func(context.Context) error {
 
 // footprint is the memory the runtime holds for live objects after a full
 // collection: heap objects, goroutine stacks, and the off-heap records
-// (runtime.AddCleanup specials) counted in OtherSys.
+// counted in OtherSys (the finalizer record of each device's safety net).
+// The runtime reuses the records it freed without growing OtherSys, so a
+// census counts them only in a process that has freed none: bench/compare
+// runs each sample of BenchmarkMemory in a fresh process.
 func footprint() uint64 {
 	runtime.GC()
 	runtime.GC()

@@ -20,8 +20,10 @@ func memN() int {
 
 // BenchmarkMemory reports bytes per live object as custom metrics, measured
 // as the growth of heap + goroutine stacks + off-heap runtime records (see
-// footprint) across making memN objects, after full collections. The
-// ns/op figure of these benchmarks is meaningless.
+// footprint) across making memN objects, after full collections. Run each
+// sub-benchmark alone in a fresh process with -benchtime 1x -count 1, as
+// bench/compare does: later samples in one process leave out the records
+// the runtime reuses. The ns/op figure of these benchmarks is meaningless.
 //
 //   - device: an idle device (B/device); protoactor: an idle actor.
 //   - edge: one more device watching a hub device (B/edge), counted on top
