@@ -20,7 +20,9 @@ import (
 // are told with a Fault of kind FaultDrop. Call Drop (typically deferred) to
 // make that happen at once; otherwise the garbage collector does it
 // eventually, when the *Device becomes unreachable. Lines do not keep a
-// Device from being dropped.
+// Device from being dropped. That safety net is a finalizer on the *Device
+// (see New), so do not set one of your own with runtime.SetFinalizer, which
+// would panic; runtime.AddCleanup on it is fine.
 //
 // The zero Device and a nil *Device are not usable: every method returns
 // ErrInvalid (or a zero value) rather than panicking.

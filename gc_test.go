@@ -243,3 +243,34 @@ func TestGC_OwnedDeviceHasNoSafetyNet(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGC_UserCleanupBesideSafetyNet checks what the Device doc promises a
+// user who attaches a cleanup of their own to a *Device: it runs, and the
+// safety net still drops the device.
+func TestGC_UserCleanupBesideSafetyNet(t *testing.T) {
+	w := backplane.New()
+	defer w.Drop()
+	ran := make(chan struct{})
+	l := func() backplane.Line {
+		d := backplane.New()
+		if err := w.Link(d, backplane.Monitor); err != nil {
+			t.Fatal(err)
+		}
+		runtime.AddCleanup(d, func(ch chan struct{}) { close(ch) }, ran)
+		return d.Line()
+	}()
+	gcWantDrop(t, gcAwait(t, w), l.ID())
+	deadline := time.Now().Add(gcDeadline)
+	for {
+		select {
+		case <-ran:
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the user's cleanup never ran")
+		}
+		runtime.GC()
+		runtime.Gosched()
+	}
+}
