@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
 
-	"github.com/backplane-go/backplane/demo"
+	"github.com/backplane-go/backplane/internal/demo"
 )
 
 func TestMain(m *testing.M) {

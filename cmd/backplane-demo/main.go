@@ -11,7 +11,7 @@
 // It prints the observer's URL, then a one-line summary refreshed in place
 // (a line every few seconds when its output is not a terminal). Ctrl-C or
 // SIGTERM stops the supervision tree cleanly. The service itself is package
-// github.com/backplane-go/backplane/demo.
+// github.com/backplane-go/backplane/internal/demo.
 //
 // With -nodes N, the demo runs as N processes linked by package
 // github.com/backplane-go/backplane/cluster: this process is node demo-1,

@@ -18,7 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/backplane-go/backplane/demo"
+	"github.com/backplane-go/backplane/internal/demo"
 	"github.com/backplane-go/backplane/observer"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
-	"github.com/backplane-go/backplane/demo"
+	"github.com/backplane-go/backplane/internal/demo"
 	"github.com/backplane-go/backplane/observer"
 	"github.com/backplane-go/backplane/supervisor"
 )

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/backplane-go/backplane/demo"
+	"github.com/backplane-go/backplane/internal/demo"
 )
 
 // run starts the demo service, serves its observer with serve and prints

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/backplane-go/backplane/demo"
+	"github.com/backplane-go/backplane/internal/demo"
 )
 
 // summary prints the one-line summary: redrawn in place on a terminal,

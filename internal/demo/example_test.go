@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/backplane-go/backplane/demo"
+	"github.com/backplane-go/backplane/internal/demo"
 	"github.com/backplane-go/backplane/observer"
 )
 

@@ -1,7 +1,7 @@
 // Package demo is a small supervised service that fails on purpose, to show
 // the backplane at work. It is what `go run ./cmd/backplane-demo` runs, and
-// what the browser test in the e2e module drives; use it to try the observer
-// or as a fixture in your own tests.
+// what the browser test in the e2e module drives. It is internal to this
+// repository: not part of the library's API, and free to change.
 //
 // # The service
 //
