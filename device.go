@@ -198,7 +198,7 @@ func newDevice(c config) *Device {
 		// finalizers short when devices come and go quickly.
 		runtime.SetFinalizer(h, (*Device).finalize)
 	}
-	if hk := hook.Load(); hk != nil {
+	if hk := hooks.Load(); hk != nil {
 		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}
 	return h

@@ -85,7 +85,7 @@ func (j *downJob) finish(more *[]downJob) {
 	if j.task != nil {
 		j.task.cancel(j.cause)
 	}
-	if hk := hook.Load(); hk != nil {
+	if hk := hooks.Load(); hk != nil {
 		emit(hk, EventDisconnected, j.d, DeviceID{}, 0, j.fault)
 	}
 	if j.links.many != nil {

@@ -63,7 +63,10 @@
 //
 // # Events
 //
-// [SetHook] installs one process-wide [Hook] that receives an [Event] for
-// every device created, linked, unlinked, disconnected or asked to shut
-// down. Without a hook the cost is one atomic load and branch.
+// [AddHook] subscribes a [Hook] to an [Event] for every device created,
+// linked, unlinked, disconnected or asked to shut down, and returns the
+// function that unsubscribes it. Any number of hooks (a logger, metrics,
+// the observer, a test) come and go independently; each event reaches them
+// in the order they were added. Without a hook the cost is one atomic load
+// and branch.
 package backplane

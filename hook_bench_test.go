@@ -30,8 +30,7 @@ func BenchmarkHook(b *testing.B) {
 	for _, op := range ops {
 		for _, h := range hooks {
 			b.Run(op.name+"/"+h.name, func(b *testing.B) {
-				prev := backplane.SetHook(h.hook())
-				defer func() { backplane.SetHook(prev) }()
+				defer backplane.AddHook(h.hook())()
 				op.run(b)
 			})
 		}

@@ -126,7 +126,7 @@ func linkLocal(a, b *device, mode, all LinkMode) error {
 		b.links.set(a, (am | mode).flip())
 	}
 	unlockPair(a, b)
-	if hk := hook.Load(); hk != nil {
+	if hk := hooks.Load(); hk != nil {
 		emit(hk, EventLinked, a, b.id(), all, nil)
 	}
 	return nil
@@ -181,7 +181,7 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 	}
 	unlockPair(a, b)
 	if removed {
-		if hk := hook.Load(); hk != nil {
+		if hk := hooks.Load(); hk != nil {
 			emit(hk, EventUnlinked, a, b.id(), all, nil)
 		}
 	}
@@ -202,7 +202,7 @@ func (l Line) Shutdown(from DeviceID) error {
 	if d == nil {
 		return &LinkError{Op: "shutdown", From: from, Err: ErrInvalid}
 	}
-	if hk := hook.Load(); hk != nil {
+	if hk := hooks.Load(); hk != nil {
 		emit(hk, EventShutdownRequested, d, from, 0, nil)
 	}
 	if d.kind == kindProxy {

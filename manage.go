@@ -165,7 +165,7 @@ func (d *device) finishManaged(res error, pf *Fault, part bool) error {
 	// after the notifications, in a shallow frame. (Cancelling it deep in the
 	// disconnect path made a fresh goroutine's small stack grow.)
 	d.task = nil
-	if hook.Load() != nil && (!part || res != nil || pf != nil) {
+	if hooks.Load() != nil && (!part || res != nil || pf != nil) {
 		presize() // this goroutine is about to run a disconnect that emits events
 	}
 	switch {

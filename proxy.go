@@ -64,7 +64,7 @@ func NewProxy(id DeviceID, r Remote, opts ...Option) (*Device, error) {
 	d.n, d.kind, d.name = nextSeq(), kindProxy, c.name
 	d.sig = &signals{proxy: &proxy{id: id, remote: r}}
 	o.h.d = d
-	if hk := hook.Load(); hk != nil {
+	if hk := hooks.Load(); hk != nil {
 		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}
 	return &o.h, nil
@@ -160,7 +160,7 @@ func linkRemote(a, b *device, mode LinkMode) error {
 		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: err}
 	}
 	if local == 0 {
-		if hk := hook.Load(); hk != nil {
+		if hk := hooks.Load(); hk != nil {
 			emit(hk, EventLinked, a, b.id(), mode, nil)
 		}
 		return nil

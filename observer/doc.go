@@ -7,14 +7,14 @@
 //
 // # Recording
 //
-// The backplane has one process-wide hook (backplane.SetHook). Install the
-// Recorder's Record method there, alone or with other consumers through
-// Hooks, and feed supervisor events to RecordSupervisor:
+// Subscribe the Recorder's Record method to the backplane's events with
+// backplane.AddHook, alone or with other consumers through Hooks (which
+// fixes their order), and feed supervisor events to RecordSupervisor:
 //
 //	rec := observer.NewRecorder()
 //	logger := observer.NewLogger(slog.Default(), observer.WithNames(rec))
-//	prev := backplane.SetHook(observer.Hooks(rec.Record, logger.Record))
-//	defer func() { backplane.SetHook(prev) }()
+//	remove := backplane.AddHook(observer.Hooks(rec.Record, logger.Record))
+//	defer remove()
 //
 // Backplane events carry no time: the Recorder stamps each with its clock
 // when the hook runs. EventCreated carries the device's Line, which the

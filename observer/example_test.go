@@ -16,8 +16,8 @@ import (
 
 func ExampleRecorder() {
 	rec := observer.NewRecorder()
-	prev := backplane.SetHook(rec.Record)
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(rec.Record)
+	defer remove()
 
 	db := backplane.New(backplane.WithName("db"))
 	api := backplane.New(backplane.WithName("api"))
@@ -42,8 +42,8 @@ func ExampleRecorder() {
 
 func ExampleRecorder_RecordSupervisor() {
 	rec := observer.NewRecorder()
-	prev := backplane.SetHook(rec.Record)
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(rec.Record)
+	defer remove()
 
 	sup := backplane.New(backplane.WithName("sup"))
 	defer sup.Drop()
@@ -68,8 +68,8 @@ func ExampleRecorder_RecordSupervisor() {
 
 func ExampleHandler() {
 	rec := observer.NewRecorder()
-	prev := backplane.SetHook(rec.Record)
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(rec.Record)
+	defer remove()
 	d := backplane.New(backplane.WithName("worker"))
 	defer d.Drop()
 
@@ -100,8 +100,8 @@ func ExampleLogger() {
 	l := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: drop}))
 	rec := observer.NewRecorder()
 	logger := observer.NewLogger(l, observer.WithNames(rec))
-	prev := backplane.SetHook(observer.Hooks(rec.Record, logger.Record))
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(observer.Hooks(rec.Record, logger.Record))
+	defer remove()
 
 	db := backplane.New(backplane.WithName("db"))
 	api := backplane.New(backplane.WithName("api"))
@@ -116,8 +116,8 @@ func ExampleLogger() {
 func ExampleHooks() {
 	rec := observer.NewRecorder()
 	count := 0
-	prev := backplane.SetHook(observer.Hooks(rec.Record, func(backplane.Event) { count++ }))
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(observer.Hooks(rec.Record, func(backplane.Event) { count++ }))
+	defer remove()
 
 	backplane.New().Drop()
 	fmt.Println(count, "events;", rec.Stats().Disconnects["drop"], "dropped")
@@ -126,8 +126,8 @@ func ExampleHooks() {
 
 func ExampleForSupervisor() {
 	rec := observer.NewRecorder()
-	prev := backplane.SetHook(rec.Record)
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(rec.Record)
+	defer remove()
 
 	started := make(chan struct{}, 2)
 	record := observer.ForSupervisor(rec.RecordSupervisor)

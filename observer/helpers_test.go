@@ -13,14 +13,14 @@ import (
 // even if one of them is ever marked parallel by mistake.
 var hookMu sync.Mutex
 
-// withHook installs h as the backplane's hook for the rest of the test and
-// restores the previous hook after it.
+// withHook adds h to the backplane's hooks for the rest of the test and
+// removes it after it.
 func withHook(t testing.TB, h backplane.Hook) {
 	t.Helper()
 	hookMu.Lock()
-	prev := backplane.SetHook(h)
+	remove := backplane.AddHook(h)
 	t.Cleanup(func() {
-		backplane.SetHook(prev)
+		remove()
 		hookMu.Unlock()
 	})
 }

@@ -4,10 +4,10 @@ import "github.com/backplane-go/backplane"
 
 // Hooks returns one backplane.Hook that calls each non-nil hook in turn,
 // in order, so several consumers (a Recorder, a Logger, a metrics
-// collector) can share the single process-wide hook:
+// collector) subscribe and unsubscribe together, as one:
 //
-//	prev := backplane.SetHook(observer.Hooks(rec.Record, logger.Record))
-//	defer func() { backplane.SetHook(prev) }()
+//	remove := backplane.AddHook(observer.Hooks(rec.Record, logger.Record))
+//	defer remove()
 //
 // It returns nil when no hook is non-nil, and the hook itself when only
 // one is. The returned hook allocates nothing per event.

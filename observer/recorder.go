@@ -130,7 +130,7 @@ func (r *Recorder) initLocked() {
 }
 
 // Record updates the model with e. Its signature is backplane.Hook's:
-// install it with backplane.SetHook(rec.Record), or through Hooks.
+// subscribe it with backplane.AddHook(rec.Record), alone or through Hooks.
 func (r *Recorder) Record(e backplane.Event) {
 	r.mu.Lock()
 	r.initLocked()

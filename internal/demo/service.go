@@ -152,8 +152,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return ErrStarted
 	}
-	prev := backplane.SetHook(s.cfg.Recorder.Record)
-	defer backplane.SetHook(prev)
+	defer backplane.AddHook(s.cfg.Recorder.Record)()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -12,8 +12,8 @@ import (
 
 func ExampleNewCollector() {
 	rec := observer.NewRecorder()
-	prev := backplane.SetHook(rec.Record)
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(rec.Record)
+	defer remove()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prom.NewCollector(rec))

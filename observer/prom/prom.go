@@ -3,8 +3,8 @@
 // not want client_golang never download it.
 //
 //	rec := observer.NewRecorder()
-//	prev := backplane.SetHook(rec.Record)
-//	defer func() { backplane.SetHook(prev) }()
+//	remove := backplane.AddHook(rec.Record)
+//	defer remove()
 //	prometheus.MustRegister(prom.NewCollector(rec))
 //
 // The metrics, with the default namespace "backplane":

@@ -17,8 +17,8 @@ import (
 // and takes one down in a cascade, then restores the previous hook.
 func feed(t *testing.T, rec *observer.Recorder) (cleanup func()) {
 	t.Helper()
-	prev := backplane.SetHook(rec.Record)
-	defer func() { backplane.SetHook(prev) }()
+	remove := backplane.AddHook(rec.Record)
+	defer remove()
 	a, b, c := backplane.New(), backplane.New(), backplane.New()
 	_ = a.Link(b, backplane.Peer)
 	_ = b.Link(c, backplane.Monitor)
