@@ -29,7 +29,8 @@ import (
 //
 // Cost: an idle device is about 180 bytes (BENCHMARKS.md), and New costs a
 // few hundred nanoseconds, 40% of which is the garbage collector's
-// safety net (see Owned). The device runs no goroutine of its own. Linking,
+// safety net (Group.Spawn and supervisors leave it out for the devices they
+// run and disconnect themselves). The device runs no goroutine of its own. Linking,
 // unlinking and delivering a notification each take one or two short
 // critical sections and allocate nothing in the common case.
 type Device struct {
@@ -62,7 +63,7 @@ type device struct {
 	name  string
 }
 
-// ownedDevice is a device made with Owned, its handle and the context of
+// ownedDevice is a device made with ownedOption, its handle and the context of
 // its first task, allocated together: an Owned device is made to run a
 // task. The handle of any other device is an object of its own, whose
 // unreachability the garbage collector's safety net watches for.
@@ -142,19 +143,19 @@ func (n nameOption) apply(c config) config { c.name = string(n); return c }
 // events and by the observer. Names need not be unique.
 func WithName(name string) Option { return nameOption(name) }
 
+// ownedOption is the Owned option of package bridge, for the supervisor
+// and the cluster module: it tells New that the caller owns the device for
+// its whole life and will disconnect it, typically by running it under
+// Manage in a goroutine it waits for. New then leaves out the garbage
+// collector's safety net (see Device), which is about 40% of New's cost,
+// and makes the device, its handle and the context of its first task in one
+// allocation instead of three. A device made with it that is forgotten
+// without disconnecting is never dropped: its watchers are never told. That
+// is why it is not offered to applications: a speed switch one call away
+// from a silent leak. Group.Spawn uses it for the devices it runs.
 type ownedOption struct{}
 
 func (ownedOption) apply(c config) config { c.owned = true; return c }
-
-// Owned tells New that the caller owns the device for its whole life and
-// will disconnect it, typically by running it under Manage in a goroutine
-// it waits for (a supervisor does this for its children). New then leaves
-// out the garbage collector's safety net (see Device), which is about
-// 40% of New's cost, and makes the device, its handle and the context of
-// its first task in one allocation instead of three. A device made with
-// Owned that is forgotten without disconnecting is never dropped: its
-// watchers are never told. Group.Spawn does this for its own devices.
-func Owned() Option { return ownedOption{} }
 
 // New creates a connected Device with a fresh DeviceID, no links and an
 // empty inbox.

@@ -29,15 +29,6 @@ var (
 	// ErrBusy reports a Manage, PartManage or Watch call on a device that is
 	// already running one: a device runs one task at a time.
 	ErrBusy = errors.New("backplane: device is already running a task")
-
-	// ErrProxy reports a Manage, PartManage or Watch call on a proxy device
-	// (NewProxy): a proxy stands for a device on another node and runs no
-	// task here.
-	ErrProxy = errors.New("backplane: a proxy device runs no task")
-
-	// ErrNotRemote reports a NewProxy call with an ID that does not name a
-	// device on another node (see RemoteID).
-	ErrNotRemote = errors.New("backplane: not the ID of a remote device")
 )
 
 // LinkError describes a failed operation between two devices. It unwraps to
@@ -101,6 +92,16 @@ func (e *DeviceError) Unwrap() error {
 	}
 	return e.Err
 }
+
+// errProxy reports a Manage, PartManage or Watch call on a proxy device
+// (see newProxy): a proxy stands for a device on another node and runs no
+// task here. Only the cluster module holds proxies' *Devices, so no
+// application meets it; package bridge hands it to the tests.
+var errProxy = errors.New("backplane: a proxy device runs no task")
+
+// errNotRemote reports a proxy asked for with an ID that does not name a
+// device on another node.
+var errNotRemote = errors.New("backplane: not the ID of a remote device")
 
 // ErrNilArg reports a nil context or a nil task function passed to Manage,
 // PartManage, Watch or Group.Spawn.

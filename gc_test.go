@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // gcDeadline bounds how long a test drives the collector before it gives up.
@@ -220,7 +221,7 @@ func TestGC_DroppedAfterPartManage(t *testing.T) {
 //
 //go:noinline
 func gcAbandonOwned(w *backplane.Device) backplane.Line {
-	d := backplane.New(backplane.Owned())
+	d := backplane.New(bridge.Owned())
 	if err := w.Link(d, backplane.Monitor); err != nil {
 		panic(err)
 	}

@@ -10,10 +10,11 @@ import (
 // a counter and are never reused, so an ID seen in an old message can never
 // name a newer device by accident.
 //
-// An ID may also name a device on another node of a cluster (see NodeID and
-// RemoteID): it then carries that node's name and incarnation, so IDs from
-// different nodes, or from two lives of one node, never compare equal.
-// Devices of this process have the zero NodeID.
+// An ID may also name a device on another node of a cluster (the cluster
+// module hands out such IDs and Lines to them): it then carries that
+// node's name and incarnation (see DeviceID.Node), so IDs from different
+// nodes, or from two lives of one node, never compare equal. Devices of
+// this process have the zero NodeID.
 //
 // DeviceID is a small comparable value: use it as a map key or compare it
 // with ==. The zero DeviceID names no device; it prints as "#0" and is used
@@ -48,23 +49,6 @@ func (n NodeID) String() string {
 	return n.Name + "/" + strconv.FormatUint(n.Incarnation, 16)
 }
 
-// RemoteID returns the ID of the device with sequence number seq on another
-// node. It is for transports that link devices across processes: they
-// decode IDs received from node with it. It returns the zero DeviceID when
-// seq is 0 or node is the zero NodeID or has an empty name.
-func RemoteID(node NodeID, seq uint64) DeviceID {
-	if seq == 0 || node.Name == "" {
-		return DeviceID{}
-	}
-	return DeviceID{n: seq, node: unique.Make(node)}
-}
-
-// LocalID returns the ID that the device of this process with sequence
-// number seq has (see DeviceID.Seq), or the zero DeviceID for 0. It is for
-// transports, which decode the IDs of this process's devices when they come
-// back from other nodes.
-func LocalID(seq uint64) DeviceID { return DeviceID{n: seq} }
-
 // lastID is the process-wide ID counter. It is global because IDs must be
 // unique across every device in the process (rule 1 of the contract); an
 // atomic add is the cheapest way to hand them out without coordination.
@@ -80,7 +64,8 @@ func (id DeviceID) IsZero() bool { return id.n == 0 }
 func (id DeviceID) Seq() uint64 { return id.n }
 
 // Node returns the node the device lives on: the zero NodeID for a device
-// of this process.
+// of this process. id.Node().IsZero() tells a device of this process from
+// one on another node, whose ID the cluster module made.
 func (id DeviceID) Node() NodeID {
 	if id.node == (unique.Handle[NodeID]{}) {
 		return NodeID{}
@@ -88,8 +73,8 @@ func (id DeviceID) Node() NodeID {
 	return id.node.Value()
 }
 
-// IsRemote reports whether id names a device on another node.
-func (id DeviceID) IsRemote() bool { return id.node != unique.Handle[NodeID]{} }
+// isRemote reports whether id names a device on another node.
+func (id DeviceID) isRemote() bool { return id.node != unique.Handle[NodeID]{} }
 
 // String formats the ID as "#" followed by its sequence number, e.g. "#42",
 // and for a device on another node "@" and the node's name, e.g.
@@ -98,7 +83,7 @@ func (id DeviceID) String() string {
 	var buf [24]byte
 	buf[0] = '#'
 	b := strconv.AppendUint(buf[:1], id.n, 10)
-	if id.IsRemote() {
+	if id.isRemote() {
 		return string(b) + "@" + id.node.Value().Name
 	}
 	return string(b)

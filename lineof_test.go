@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // lineKeyOther is a key of the test's own, to check that LineOf's key does
@@ -99,7 +100,7 @@ func TestLineOf(t *testing.T) {
 // the same device (PartManage, Watch) gets a fresh one, and the first stays
 // cancelled.
 func TestOwnedTaskContexts(t *testing.T) {
-	d := backplane.New(backplane.Owned())
+	d := backplane.New(bridge.Owned())
 	defer d.Drop()
 	var first context.Context
 	if err := d.PartManage(context.Background(), func(ctx context.Context) error { first = ctx; return nil }); err != nil {

@@ -44,8 +44,7 @@ var errMessage = errors.New("backplane: a message arrived")
 //
 // The task runs in the calling goroutine; Manage starts no goroutine. It
 // fails with ErrDeviceDown if the device has disconnected, ErrBusy if it is
-// already running a task, ErrProxy for a proxy device (NewProxy), and
-// ErrNilArg for a nil ctx or task.
+// already running a task, and ErrNilArg for a nil ctx or task.
 func (h *Device) Manage(ctx context.Context, task func(context.Context) error) error {
 	return h.manage(ctx, task, false)
 }
@@ -109,7 +108,7 @@ func (d *device) startLocked(op string) error {
 		return &DeviceError{Op: op, Device: d.id(), Err: ErrBusy}
 	}
 	if d.kind == kindProxy {
-		return &DeviceError{Op: op, Device: d.id(), Err: ErrProxy}
+		return &DeviceError{Op: op, Device: d.id(), Err: errProxy}
 	}
 	return nil
 }

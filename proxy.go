@@ -1,9 +1,8 @@
 package backplane
 
-// Remote carries what is asked of a proxy device to the node where the
-// device it stands for lives. It is implemented by transports that link
-// devices across processes (the cluster module does it over NATS);
-// applications do not implement it.
+// transport carries what is asked of a proxy device to the node where the
+// device it stands for lives. It is bridge.Remote, which the cluster module
+// implements over NATS; its methods are documented there.
 //
 // An edge whose watcher is a remote device lives on the watcher's node, so
 // that when that node loses touch with this one it can tell the watcher
@@ -12,48 +11,25 @@ package backplane
 // the remote node to make the edge there. An edge whose watcher is local
 // and whose watched device is a proxy is an ordinary local edge; the
 // transport disconnects the proxy when the remote device disconnects.
-//
-// The methods are called without locks held, in the calling goroutine, in
-// the order of the calls that caused them; a transport must keep that order
-// per remote node, and must not block for long.
-type Remote interface {
-	// Watch asks that the remote device to watch target, a local device or
-	// another proxy. Its error is returned by the Link that caused it.
+type transport interface {
 	Watch(to DeviceID, target Line) error
-	// Unwatch undoes Watch. Its error is returned by the Unlink that caused
-	// it.
 	Unwatch(to DeviceID, target Line) error
-	// Shutdown asks the remote device to stop, on behalf of the device from
-	// (Line.Shutdown on the proxy).
 	Shutdown(to, from DeviceID) error
-	// Kill is Line.Kill on the proxy.
 	Kill(to, from DeviceID, reason error) error
 }
 
 // proxy is what a proxy device holds beyond a local device's state.
 type proxy struct {
 	id     DeviceID
-	remote Remote
+	remote transport
 }
 
-// NewProxy returns a proxy device: the local stand-in for the device id on
-// another node. It is for transports, which make one for each remote device
-// that local devices link to, and which own it.
-//
-// A proxy links like any device, and its Line is handed out like any Line.
-// It differs in three ways. Its ID is id. The directions of a link in which
-// it would watch another device, shutdown requests and kills go to r (see
-// Remote): its inbox stays empty. And it runs no task: Manage, PartManage
-// and Watch fail with ErrProxy. The transport disconnects it, with the remote device's own
-// fault, when the remote device disconnects, or with a Fault of kind
-// FaultUnreachable when its node can no longer be reached.
-//
-// A proxy has no garbage-collector safety net (as with Owned): the transport
-// must disconnect it. NewProxy fails with ErrNotRemote if id does not name
-// a remote device, and ErrNilArg if r is nil.
-func NewProxy(id DeviceID, r Remote, opts ...Option) (*Device, error) {
-	if !id.IsRemote() {
-		return nil, &DeviceError{Op: "proxy", Device: id, Err: ErrNotRemote}
+// newProxy returns a proxy device: the local stand-in for the device id on
+// another node (bridge.NewProxy documents it). A proxy has no
+// garbage-collector safety net: the transport that made it disconnects it.
+func newProxy(id DeviceID, r transport, opts ...Option) (*Device, error) {
+	if !id.isRemote() {
+		return nil, &DeviceError{Op: "proxy", Device: id, Err: errNotRemote}
 	}
 	if r == nil {
 		return nil, &DeviceError{Op: "proxy", Device: id, Err: ErrNilArg}
@@ -75,10 +51,6 @@ type proxyDevice struct {
 	d device
 	h Device
 }
-
-// IsProxy reports whether the line refers to a proxy device: a stand-in for
-// a device on another node (see NewProxy).
-func (l Line) IsProxy() bool { return l.d != nil && l.d.kind == kindProxy }
 
 // alive reports whether d is connected.
 func (d *device) alive() bool {

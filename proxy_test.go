@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // recRemote records what a proxy asks of its transport, as strings.
@@ -53,7 +54,7 @@ var nodeB = backplane.NodeID{Name: "b", Incarnation: 7}
 func newProxy(t *testing.T, seq uint64) (*backplane.Device, *recRemote) {
 	t.Helper()
 	r := new(recRemote)
-	p, err := backplane.NewProxy(backplane.RemoteID(nodeB, seq), r, backplane.WithName("remote"))
+	p, err := bridge.NewProxy(bridge.RemoteID(nodeB, seq), r, backplane.WithName("remote"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,38 +62,38 @@ func newProxy(t *testing.T, seq uint64) (*backplane.Device, *recRemote) {
 }
 
 func TestRemoteID(t *testing.T) {
-	id := backplane.RemoteID(nodeB, 42)
-	if !id.IsRemote() || id.IsZero() || id.Seq() != 42 || id.Node() != nodeB {
-		t.Fatalf("RemoteID = %v: remote %v zero %v seq %d node %v", id, id.IsRemote(), id.IsZero(), id.Seq(), id.Node())
+	id := bridge.RemoteID(nodeB, 42)
+	if !bridge.IsRemote(id) || id.IsZero() || id.Seq() != 42 || id.Node() != nodeB {
+		t.Fatalf("RemoteID = %v: remote %v zero %v seq %d node %v", id, bridge.IsRemote(id), id.IsZero(), id.Seq(), id.Node())
 	}
 	if got := id.String(); got != "#42@b" {
 		t.Errorf("String = %q", got)
 	}
-	if id != backplane.RemoteID(nodeB, 42) {
+	if id != bridge.RemoteID(nodeB, 42) {
 		t.Error("equal remote IDs compare unequal")
 	}
 	other := nodeB
 	other.Incarnation++
-	if id == backplane.RemoteID(other, 42) {
+	if id == bridge.RemoteID(other, 42) {
 		t.Error("IDs of two incarnations compare equal")
 	}
-	local := backplane.New(backplane.Owned())
+	local := backplane.New(bridge.Owned())
 	defer local.Drop()
-	if local.ID().IsRemote() || !local.ID().Node().IsZero() {
+	if bridge.IsRemote(local.ID()) || !local.ID().Node().IsZero() {
 		t.Errorf("local ID %v claims a node %v", local.ID(), local.ID().Node())
 	}
-	if backplane.LocalID(local.ID().Seq()) != local.ID() || !backplane.LocalID(0).IsZero() {
+	if bridge.LocalID(local.ID().Seq()) != local.ID() || !bridge.LocalID(0).IsZero() {
 		t.Error("LocalID does not give back a local device's ID")
 	}
-	if local.ID() == backplane.RemoteID(nodeB, local.ID().Seq()) {
+	if local.ID() == bridge.RemoteID(nodeB, local.ID().Seq()) {
 		t.Error("a local ID equals a remote one with the same sequence number")
 	}
 	for _, bad := range []backplane.DeviceID{
-		backplane.RemoteID(nodeB, 0),
-		backplane.RemoteID(backplane.NodeID{}, 1),
-		backplane.RemoteID(backplane.NodeID{Incarnation: 1}, 1),
+		bridge.RemoteID(nodeB, 0),
+		bridge.RemoteID(backplane.NodeID{}, 1),
+		bridge.RemoteID(backplane.NodeID{Incarnation: 1}, 1),
 	} {
-		if !bad.IsZero() || bad.IsRemote() {
+		if !bad.IsZero() || bridge.IsRemote(bad) {
 			t.Errorf("invalid RemoteID gave %v", bad)
 		}
 	}
@@ -105,15 +106,15 @@ func TestRemoteID(t *testing.T) {
 }
 
 func TestNewProxyErrors(t *testing.T) {
-	if _, err := backplane.NewProxy(backplane.DeviceID{}, new(recRemote)); !errors.Is(err, backplane.ErrNotRemote) {
+	if _, err := bridge.NewProxy(backplane.DeviceID{}, new(recRemote)); !errors.Is(err, bridge.ErrNotRemote) {
 		t.Errorf("zero ID: %v", err)
 	}
-	local := backplane.New(backplane.Owned())
+	local := backplane.New(bridge.Owned())
 	defer local.Drop()
-	if _, err := backplane.NewProxy(local.ID(), new(recRemote)); !errors.Is(err, backplane.ErrNotRemote) {
+	if _, err := bridge.NewProxy(local.ID(), new(recRemote)); !errors.Is(err, bridge.ErrNotRemote) {
 		t.Errorf("local ID: %v", err)
 	}
-	if _, err := backplane.NewProxy(backplane.RemoteID(nodeB, 1), nil); !errors.Is(err, backplane.ErrNilArg) {
+	if _, err := bridge.NewProxy(bridge.RemoteID(nodeB, 1), nil); !errors.Is(err, backplane.ErrNilArg) {
 		t.Errorf("nil remote: %v", err)
 	}
 }
@@ -121,15 +122,15 @@ func TestNewProxyErrors(t *testing.T) {
 func TestProxyIdentity(t *testing.T) {
 	p, _ := newProxy(t, 5)
 	defer p.Drop()
-	if p.ID() != backplane.RemoteID(nodeB, 5) || p.Line().ID() != p.ID() || p.Name() != "remote" {
+	if p.ID() != bridge.RemoteID(nodeB, 5) || p.Line().ID() != p.ID() || p.Name() != "remote" {
 		t.Fatalf("proxy ID %v line %v name %q", p.ID(), p.Line().ID(), p.Name())
 	}
-	if !p.Line().IsProxy() {
+	if !bridge.IsProxy(p.Line()) {
 		t.Error("IsProxy false for a proxy")
 	}
-	local := backplane.New(backplane.Owned())
+	local := backplane.New(bridge.Owned())
 	defer local.Drop()
-	if local.Line().IsProxy() || (backplane.Line{}).IsProxy() {
+	if bridge.IsProxy(local.Line()) || bridge.IsProxy(backplane.Line{}) {
 		t.Error("IsProxy true for a local device or the zero Line")
 	}
 }
@@ -138,12 +139,12 @@ func TestProxyIdentity(t *testing.T) {
 // and fault, and a managed one cascades naming it.
 func TestProxyDisconnectReachesWatchers(t *testing.T) {
 	p, _ := newProxy(t, 9)
-	watcher := backplane.New(backplane.Owned())
+	watcher := backplane.New(bridge.Owned())
 	defer watcher.Drop()
 	if err := watcher.Link(p, backplane.Monitor); err != nil {
 		t.Fatal(err)
 	}
-	managed := backplane.New(backplane.Owned())
+	managed := backplane.New(bridge.Owned())
 	if err := managed.Link(p, backplane.Monitor); err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +188,8 @@ func wantCalls(t *testing.T, r *recRemote, want ...string) {
 // transport; the proxy runs no task and its inbox stays empty.
 func TestProxyRemoteHalves(t *testing.T) {
 	p, r := newProxy(t, 11)
-	a := backplane.New(backplane.Owned())
-	b := backplane.New(backplane.Owned())
+	a := backplane.New(bridge.Owned())
+	b := backplane.New(bridge.Owned())
 	defer a.Drop()
 	defer b.Drop()
 	pid := p.ID()
@@ -222,13 +223,13 @@ func TestProxyRemoteHalves(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	if err := p.Manage(ctx, func(context.Context) error { return nil }); !errors.Is(err, backplane.ErrProxy) {
+	if err := p.Manage(ctx, func(context.Context) error { return nil }); !errors.Is(err, bridge.ErrProxy) {
 		t.Errorf("Manage = %v", err)
 	}
-	if err := p.PartManage(ctx, func(context.Context) error { return nil }); !errors.Is(err, backplane.ErrProxy) {
+	if err := p.PartManage(ctx, func(context.Context) error { return nil }); !errors.Is(err, bridge.ErrProxy) {
 		t.Errorf("PartManage = %v", err)
 	}
-	if _, err := backplane.Watch(ctx, p, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, backplane.ErrProxy) {
+	if _, err := backplane.Watch(ctx, p, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, bridge.ErrProxy) {
 		t.Errorf("Watch = %v", err)
 	}
 
@@ -258,7 +259,7 @@ func TestProxyRemoteHalves(t *testing.T) {
 // A link whose remote half fails leaves no edge behind, here or there.
 func TestProxyLinkFailureLeavesNoEdge(t *testing.T) {
 	p, r := newProxy(t, 12)
-	a := backplane.New(backplane.Owned())
+	a := backplane.New(bridge.Owned())
 	defer a.Drop()
 	r.err = errors.New("node unreachable")
 	if err := a.Link(p, backplane.Peer); !errors.Is(err, r.err) {
@@ -287,9 +288,9 @@ func TestProxyToProxy(t *testing.T) {
 // A Shutdown from a device to an idle device names the requester; from a
 // remote requester too.
 func TestShutdownMessageNamesRequester(t *testing.T) {
-	d := backplane.New(backplane.Owned())
+	d := backplane.New(bridge.Owned())
 	defer d.Drop()
-	from := backplane.RemoteID(nodeB, 3)
+	from := bridge.RemoteID(nodeB, 3)
 	if err := d.Line().Shutdown(from); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // memN is how many objects a memory benchmark makes to average over.
@@ -44,7 +45,7 @@ func BenchmarkMemory(b *testing.B) {
 	})
 	b.Run("task", func(b *testing.B) {
 		b.Run("backplane", func(b *testing.B) { memTaskBackplane(b) })
-		b.Run("backplane_owned", func(b *testing.B) { memTaskBackplane(b, backplane.Owned()) })
+		b.Run("backplane_owned", func(b *testing.B) { memTaskBackplane(b, bridge.Owned()) })
 		b.Run("plain", memTaskPlain)
 	})
 }

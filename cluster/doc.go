@@ -10,7 +10,7 @@
 // # Remote devices
 //
 // A device on another node is named by a DeviceID that carries the node's
-// name and incarnation (backplane.RemoteID, DeviceID.Node). Node.Line gives
+// name and incarnation (DeviceID.Node). Node.Line gives
 // a Line to it, and Node.Lookup finds one by the name it was registered
 // under (Node.Register). That Line is used like any other: local devices
 // link to it in any mode, it is linked to local devices, and it is asked to
@@ -19,7 +19,8 @@
 // text, its panic value and stack, or a cascade with its root), and a
 // managed task that depends on a remote device cascades when it faults.
 //
-// Behind the Line is a proxy device (backplane.NewProxy). An edge whose
+// Behind the Line is a proxy device, a local stand-in that this package
+// makes through the core's internal bridge. An edge whose
 // watcher is local is an ordinary local edge to the proxy, which the node
 // disconnects when the remote device disconnects. An edge whose watcher is
 // remote is made on the watcher's node, whichever node's code asked for

@@ -6,6 +6,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // The conversions between backplane values and their wire form.
@@ -21,7 +22,7 @@ func (n *Node) wireID(id backplane.DeviceID) wire.Device {
 	if id.IsZero() {
 		return wire.Device{}
 	}
-	if !id.IsRemote() {
+	if !bridge.IsRemote(id) {
 		return wire.Device{Node: n.self, Seq: id.Seq()}
 	}
 	return wire.Device{Node: wireNode(id.Node()), Seq: id.Seq()}
@@ -33,9 +34,9 @@ func (n *Node) deviceID(d wire.Device) backplane.DeviceID {
 		return backplane.DeviceID{}
 	}
 	if d.Node == n.self {
-		return backplane.LocalID(d.Seq)
+		return bridge.LocalID(d.Seq)
 	}
-	return backplane.RemoteID(nodeID(d.Node), d.Seq)
+	return bridge.RemoteID(nodeID(d.Node), d.Seq)
 }
 
 // wireFault encodes f. A cascade keeps the device depended on and the root

@@ -6,6 +6,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // reasonNoDevice is the Reason of a Down frame for a device its node does
@@ -155,7 +156,7 @@ func (n *Node) onLink(f *wire.Frame) {
 	}
 	id := n.deviceID(f.Source)
 	var gone *backplane.Fault
-	if id.IsRemote() {
+	if bridge.IsRemote(id) {
 		p, err := n.proxy(id, "")
 		if err != nil {
 			return // closing
@@ -175,10 +176,10 @@ func (n *Node) onLink(f *wire.Frame) {
 	if gone == nil {
 		gone = unreachable(nodeID(f.Source.Node), ErrNoDevice)
 	}
-	if !id.IsRemote() {
-		id = backplane.RemoteID(n.id, id.Seq()) // a proxy needs a remote ID
+	if !bridge.IsRemote(id) {
+		id = bridge.RemoteID(n.id, id.Seq()) // a proxy needs a remote ID
 	}
-	tmp, err := backplane.NewProxy(id, nopRemote{})
+	tmp, err := bridge.NewProxy(id, nopRemote{})
 	if err != nil {
 		return
 	}
@@ -237,7 +238,7 @@ func (n *Node) peer(node wire.Node) (*peer, error) {
 	if p, ok := n.peers[node]; ok {
 		return p, nil
 	}
-	p := &peer{node: node, watch: backplane.New(backplane.Owned(), backplane.WithName("cluster peer "+node.Name))}
+	p := &peer{node: node, watch: backplane.New(bridge.Owned(), backplane.WithName("cluster peer "+node.Name))}
 	n.peers[node] = p
 	n.wg.Add(1)
 	go n.report(p)

@@ -15,6 +15,7 @@ import (
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/transport"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // Config configures a Node. Only Name is required: by default a node embeds
@@ -130,7 +131,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Heartbeat = 100 * time.Millisecond
 	}
 	n := &Node{
-		exportsDev: backplane.New(backplane.Owned(), backplane.WithName("cluster exports")),
+		exportsDev: backplane.New(bridge.Owned(), backplane.WithName("cluster exports")),
 		heartbeat:  cfg.Heartbeat,
 		started:    make(chan struct{}),
 		log:        cfg.Logger,
@@ -238,7 +239,7 @@ func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 	if id.IsZero() {
 		return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, backplane.ErrInvalid)
 	}
-	if !id.IsRemote() || id.Node() == n.id {
+	if !bridge.IsRemote(id) || id.Node() == n.id {
 		n.mu.Lock()
 		e, ok := n.exports[id.Seq()]
 		n.mu.Unlock()
@@ -272,7 +273,7 @@ func (n *Node) proxy(id backplane.DeviceID, name string) (*backplane.Device, err
 		n.mu.Unlock()
 		return p, nil
 	}
-	p, err := backplane.NewProxy(id, (*remote)(n), backplane.WithName(name))
+	p, err := bridge.NewProxy(id, (*remote)(n), backplane.WithName(name))
 	if err != nil {
 		n.mu.Unlock()
 		return nil, err
@@ -356,7 +357,7 @@ func (n *Node) Register(name string, l backplane.Linkable) error {
 		return fmt.Errorf("cluster: register %q: invalid name", name)
 	case line.IsZero():
 		return fmt.Errorf("cluster: register %q: %w", name, backplane.ErrInvalid)
-	case line.IsProxy():
+	case bridge.IsProxy(line):
 		return fmt.Errorf("cluster: register %q: %v is a remote device", name, line.ID())
 	}
 	n.mu.Lock()
@@ -415,7 +416,7 @@ func (n *Node) Lookup(ctx context.Context, node, name string) (backplane.Line, e
 		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
 	}
 	id := n.deviceID(r)
-	if !id.IsRemote() {
+	if !bridge.IsRemote(id) {
 		return n.Line(id)
 	}
 	return n.lineTo(id, name)

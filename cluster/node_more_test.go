@@ -11,6 +11,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // Nodes with embedded servers joined by NATS routes.
@@ -92,7 +93,7 @@ func TestRegisterAndLineErrors(t *testing.T) {
 		t.Errorf("exported local ID: %v, %v", got, err)
 	}
 	_ = a.Close()
-	if _, err := a.Line(backplane.RemoteID(b.ID(), 99)); !errors.Is(err, cluster.ErrClosed) {
+	if _, err := a.Line(bridge.RemoteID(b.ID(), 99)); !errors.Is(err, cluster.ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 	if err := a.Register("late", other); !errors.Is(err, cluster.ErrClosed) {
@@ -106,7 +107,7 @@ func TestUnknownRemoteDevice(t *testing.T) {
 	d := backplane.New()
 	defer d.Drop()
 	known := remote(t, b, a, "d", d) // a session, and b's incarnation
-	l, err := a.Line(backplane.RemoteID(known.ID().Node(), d.ID().Seq()+1000))
+	l, err := a.Line(bridge.RemoteID(known.ID().Node(), d.ID().Seq()+1000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestLinkBetweenTwoRemoteDevices(t *testing.T) {
 	settle(t, a, b)
 	settle(t, b, c) // b's proxy for c's device is watched on c
 	_ = watched.Disconnect(errors.New("on c"))
-	wantCascade(t, res, backplane.RemoteID(c.ID(), watched.ID().Seq()))
+	wantCascade(t, res, bridge.RemoteID(c.ID(), watched.ID().Seq()))
 }
 
 // An unlink made here reaches the watcher's node before the watched

@@ -11,6 +11,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 func TestMain(m *testing.M) {
@@ -66,7 +67,7 @@ func remote(t *testing.T, on, from *cluster.Node, name string, dev *backplane.De
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.ID() != backplane.RemoteID(on.ID(), dev.ID().Seq()) || !l.IsProxy() {
+	if l.ID() != bridge.RemoteID(on.ID(), dev.ID().Seq()) || !bridge.IsProxy(l) {
 		t.Fatalf("lookup gave %v, want the proxy of %v on %v", l, dev.ID(), on.ID())
 	}
 	settle(t, from, on)
@@ -197,7 +198,7 @@ func TestRemoteCascadeBothWays(t *testing.T) {
 	}
 	settle(t, a, b)
 	_ = local.Disconnect(errors.New("local failure"))
-	wantCascade(t, res, backplane.RemoteID(a.ID(), local.ID().Seq()))
+	wantCascade(t, res, bridge.RemoteID(a.ID(), local.ID().Seq()))
 }
 
 // A shutdown request and a kill reach the remote device, naming the
@@ -213,7 +214,7 @@ func TestRemoteShutdownAndKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := crashOf(t, res)
-	if c.Kind != backplane.CrashPowerOff || c.Device != backplane.RemoteID(a.ID(), asker.ID().Seq()) {
+	if c.Kind != backplane.CrashPowerOff || c.Device != bridge.RemoteID(a.ID(), asker.ID().Seq()) {
 		t.Fatalf("crash %v", c)
 	}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
 	"github.com/backplane-go/backplane/cluster/internal/netfault"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // The multi-process tests run this test binary again as node processes
@@ -475,7 +476,7 @@ func TestProcessLinkModes(t *testing.T) {
 	if err := ls.Shutdown(w.ID()); err != nil {
 		t.Fatal(err)
 	}
-	c.expect(fmt.Sprintf("end s power-off %v", backplane.RemoteID(p.ID(), w.ID().Seq())))
+	c.expect(fmt.Sprintf("end s power-off %v", bridge.RemoteID(p.ID(), w.ID().Seq())))
 	if m := receive(t, w); m.From() != ls.ID() || m.Fault() != nil {
 		t.Fatalf("monitor shutdown: got %v", m)
 	}
@@ -490,7 +491,7 @@ func TestProcessLinkModes(t *testing.T) {
 	}
 	ping(t, p, ln)
 	_ = local.Disconnect(errors.New("local failure"))
-	from := backplane.RemoteID(p.ID(), local.ID().Seq())
+	from := bridge.RemoteID(p.ID(), local.ID().Seq())
 	c.expect(fmt.Sprintf("end n cascade %v %v", from, from))
 
 	// Monitor made there: a remote watcher sees this process's device end.
@@ -501,7 +502,7 @@ func TestProcessLinkModes(t *testing.T) {
 	c.do("watch cw p pd")
 	c.do("ping p")
 	_ = pd.Disconnect(nil)
-	c.expect(fmt.Sprintf("msg cw disconnected %v clean", backplane.RemoteID(p.ID(), pd.ID().Seq())))
+	c.expect(fmt.Sprintf("msg cw disconnected %v clean", bridge.RemoteID(p.ID(), pd.ID().Seq())))
 
 	// Peer: a task here and a task there; the remote one fails, this one
 	// cascades; then the other way round.
@@ -521,7 +522,7 @@ func TestProcessLinkModes(t *testing.T) {
 			continue
 		}
 		_ = pt.Disconnect(errors.New("here"))
-		from := backplane.RemoteID(p.ID(), pt.ID().Seq())
+		from := bridge.RemoteID(p.ID(), pt.ID().Seq())
 		c.expect(fmt.Sprintf("end %s cascade %v %v", name, from, from))
 	}
 	c.none("msg cw") // told once
@@ -579,7 +580,7 @@ func TestProcessHang(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	pdID := backplane.RemoteID(p.ID(), pd.ID().Seq())
+	pdID := bridge.RemoteID(p.ID(), pd.ID().Seq())
 	c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", pdID))
 
 	// A new session: x is still alive there, and links work again.
@@ -657,7 +658,7 @@ func partitioned(t *testing.T, p *cluster.Node, c *child, fw *netfault.Forwarder
 	if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
 		t.Fatalf("got %v, want unreachable", m)
 	}
-	c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", backplane.RemoteID(p.ID(), pd.ID().Seq())))
+	c.expect(fmt.Sprintf("msg cw disconnected %v unreachable", bridge.RemoteID(p.ID(), pd.ID().Seq())))
 	return w, lx
 }
 

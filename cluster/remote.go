@@ -3,10 +3,11 @@ package cluster
 import (
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // remote is the node seen by its proxies: it carries what local code asks
-// of a remote device to that device's node (backplane.Remote).
+// of a remote device to that device's node (bridge.Remote).
 type remote Node
 
 // Watch makes the remote device to watch target: the edge is made on to's
@@ -17,7 +18,7 @@ type remote Node
 func (r *remote) Watch(to backplane.DeviceID, target backplane.Line) error {
 	n := (*Node)(r)
 	peer := wireNode(to.Node())
-	if !target.IsProxy() {
+	if !bridge.IsProxy(target) {
 		if err := n.export(target); err != nil {
 			return err
 		}

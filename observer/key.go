@@ -18,13 +18,13 @@ var keySeed = maphash.MakeSeed()
 
 // key is the number a device is known by in the model and in the JSON the
 // observer serves: its sequence number for a device of this process, and
-// for a device on another node (a proxy, see backplane.NewProxy) a number
+// for a device on another node (a proxy, made by the cluster module) a number
 // above remoteKeys made of a 20-bit hash of its node and the low 32 bits of
 // its sequence number. Two remote devices could share a key (one chance in
 // a million for two nodes, or a node past four billion devices); the view
 // would then merge them, nothing more.
 func key(id backplane.DeviceID) uint64 {
-	if !id.IsRemote() {
+	if id.Node().IsZero() {
 		return id.Seq()
 	}
 	n := id.Node()
@@ -42,7 +42,7 @@ func key(id backplane.DeviceID) uint64 {
 // ref is the DeviceID as text for a device on another node ("#7@db"), which
 // its key does not show; "" for a device of this process.
 func ref(id backplane.DeviceID) string {
-	if id.IsRemote() {
+	if !id.Node().IsZero() {
 		return id.String()
 	}
 	return ""

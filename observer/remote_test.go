@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 	"github.com/backplane-go/backplane/observer"
 )
 
@@ -25,7 +26,7 @@ func TestRecorderRemoteDevices(t *testing.T) {
 	seq := local.ID().Seq()
 	var proxies []*backplane.Device
 	for _, node := range []string{"db", "cache"} {
-		p, err := backplane.NewProxy(backplane.RemoteID(backplane.NodeID{Name: node, Incarnation: 1}, seq), nopRemote{})
+		p, err := bridge.NewProxy(bridge.RemoteID(backplane.NodeID{Name: node, Incarnation: 1}, seq), nopRemote{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,4 +70,4 @@ func TestRecorderRemoteDevices(t *testing.T) {
 	_ = proxies[1].Disconnect(nil)
 }
 
-func itoa(n uint64) string { return backplane.LocalID(n).String()[1:] }
+func itoa(n uint64) string { return bridge.LocalID(n).String()[1:] }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // errNotStarted is the start error of a child whose task ended before it
@@ -202,7 +203,7 @@ func (r *run) startProc(c *child) error {
 // disconnects it.
 func (r *run) newDevice(c *child) (*backplane.Device, error) {
 	if c.opts == nil {
-		c.opts = []backplane.Option{backplane.WithName(c.spec.ID), backplane.Owned()}
+		c.opts = []backplane.Option{backplane.WithName(c.spec.ID), bridge.Owned()}
 	}
 	// Owned: the runner goroutine holds dev until Manage has disconnected it.
 	dev := backplane.New(c.opts...)

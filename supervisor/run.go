@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // errRunEnded cancels the nested supervisors' context when a run ends:
@@ -308,7 +309,7 @@ func (r *run) handleDown(from backplane.DeviceID, f *backplane.Fault) {
 // child returns the generation whose device is from, if from is the
 // device of one of the children.
 func (r *run) child(from backplane.DeviceID) (*proc, bool) {
-	if from.IsRemote() {
+	if bridge.IsRemote(from) {
 		return nil, false // a child's device is always of this process
 	}
 	if len(r.unmapped) > 0 {

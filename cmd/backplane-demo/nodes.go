@@ -275,7 +275,7 @@ func (fr *frontends) onEvent(e supervisor.Event) {
 	case rf != nil && rf.Kind == backplane.FaultUnreachable:
 		fr.unreach.Add(1)
 		how = " [Unreachable: its node is gone]"
-	case root.IsRemote():
+	case !root.Node().IsZero():
 		fr.remote.Add(1)
 		how = " [root on " + root.Node().Name + "]"
 	}
