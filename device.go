@@ -51,6 +51,7 @@ type device struct {
 	ready bool     // sig.ready exists: someone may be waiting for a message
 	net   bool     // the handle has the safety net, a finalizer; fixed at creation
 	spare bool     // task is an Owned device's first task context, made with it and unused
+	pass  bool     // made WithPanicPassThrough: a task's panic is re-raised; fixed at creation
 	links linkSet
 	slot  Message // the oldest pending message; the zero Message when the inbox is empty
 
@@ -133,6 +134,7 @@ type Option interface {
 type config struct {
 	name  string
 	owned bool
+	pass  bool
 }
 
 type nameOption string
@@ -155,16 +157,35 @@ func WithName(name string) Option { return nameOption(name) }
 // from a silent leak. Group.Spawn uses it for the devices it runs.
 type ownedOption struct{}
 
+type passOption struct{}
+
+func (passOption) apply(c config) config { c.pass = true; return c }
+
+// WithPanicPassThrough makes the device let its tasks' panics through
+// instead of recovering them for good (see "Panics" in the package doc).
+// A task run by Manage or PartManage that panics still takes the device
+// down with a FaultPanic, and its watchers are told and its dependents
+// cascade as usual; then the panic goes on, with its original value, in
+// the goroutine that called Manage, as if nothing had recovered it. A
+// function run by Watch that panics leaves the device connected, as
+// without the option, and the panic goes on out of Watch. Under
+// Group.Spawn, that goroutine is the Group's, so the panic crashes the
+// program, as an unrecovered panic in any goroutine does.
+func WithPanicPassThrough() Option { return passOption{} }
+
 func (ownedOption) apply(c config) config { c.owned = true; return c }
 
 // New creates a connected Device with a fresh DeviceID, no links and an
-// empty inbox.
+// empty inbox. Options apply in order, a later one overriding an earlier
+// one; a nil Option is ignored.
 func New(opts ...Option) *Device { return newDevice(configure(opts)) }
 
 func configure(opts []Option) config {
 	var c config
 	for _, o := range opts {
-		c = o.apply(c)
+		if o != nil { // a nil Option is documented as ignored, not a nil dereference
+			c = o.apply(c)
+		}
 	}
 	return c
 }
@@ -184,7 +205,7 @@ func newDevice(c config) *Device {
 		h = &Device{d: d}
 		d.net = true
 	}
-	d.n, d.name = nextSeq(), c.name
+	d.n, d.name, d.pass = nextSeq(), c.name, c.pass
 	if !c.owned {
 		// The safety net of rule 13: if the handle becomes unreachable while
 		// the device is connected, its watchers are told it was dropped. It
@@ -238,9 +259,23 @@ func (h *Device) Alive() bool { return h.Line().Alive() }
 // nil or zero Device it returns a closed channel.
 func (h *Device) Done() <-chan struct{} { return h.Line().Done() }
 
-// Fault returns the fault the device disconnected with: nil while it is
-// connected and after a clean disconnect.
-func (h *Device) Fault() *Fault {
+// Fault returns why the device disconnected: nil while it is connected and
+// after a clean disconnect, and otherwise the *Fault it disconnected with,
+// the one its watchers were told. It returns an error, not a *Fault, so
+// that its nil is a nil error: `return d.Fault()` from a function that
+// returns an error reports success for a device that ended cleanly. Read
+// the Fault's fields with errors.As or a type assertion:
+//
+//	if f, ok := d.Fault().(*backplane.Fault); ok && f.Kind == backplane.FaultPanic { ... }
+func (h *Device) Fault() error {
+	if f := h.fault(); f != nil {
+		return f
+	}
+	return nil
+}
+
+// fault returns the device's *Fault, or nil.
+func (h *Device) fault() *Fault {
 	if h == nil || h.d == nil {
 		return nil
 	}
@@ -282,12 +317,15 @@ func (h *Device) UnlinkFlush(other Linkable, mode LinkMode) (bool, error) {
 }
 
 // Disconnect disconnects the device: cleanly if err is nil, otherwise with a
-// Fault. A *Fault is used as it is; any other error becomes a Fault of kind
-// FaultError. Every device watching this one is told, exactly once, and all
-// links are gone. Disconnect does not block on anyone: notifications are
-// enqueued, never waited for.
+// Fault. A *Fault is used as it is (a nil *Fault is a clean disconnect);
+// any other error becomes a Fault of kind FaultError. Every device watching
+// this one is told, exactly once, and all links are gone. Disconnect does
+// not block on anyone: notifications are enqueued, never waited for.
 //
-// Disconnecting twice is a no-op that returns ErrDeviceDown.
+// Disconnecting twice is a no-op that returns ErrDeviceDown. A *Fault whose
+// Kind is not one of the FaultKind constants is refused with ErrBadFault,
+// and the device stays connected: watchers are never told a fault of no
+// kind.
 func (h *Device) Disconnect(err error) error {
 	if h == nil || h.d == nil {
 		return &DeviceError{Op: "disconnect", Err: ErrInvalid}
@@ -295,6 +333,9 @@ func (h *Device) Disconnect(err error) error {
 	var f *Fault
 	if err != nil {
 		if ff, ok := err.(*Fault); ok {
+			if ff != nil && !ff.Kind.valid() {
+				return &DeviceError{Op: "disconnect", Device: h.d.id(), Err: ErrBadFault}
+			}
 			f = ff
 		} else {
 			f = ErrorFault(err)

@@ -181,3 +181,12 @@ func (d *device) enqueueLocked(m Message) {
 		wake.cancel(errMessage)
 	}
 }
+
+// crashed returns the Crash the device recorded when it went down during a
+// managed task, or nil.
+func (d *device) crashed() *Crash {
+	d.mu.Lock()
+	c := d.crash
+	d.mu.Unlock()
+	return c
+}

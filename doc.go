@@ -31,6 +31,27 @@
 // cancelled with the Crash as its cause. [Group.Spawn] starts a goroutine
 // under a new managed device linked to a parent in one call.
 //
+// # Panics
+//
+// By default a task's panic is recovered, at the one boundary where the
+// backplane runs user code: Manage and PartManage turn it into a FaultPanic
+// (the value and the stack of the panicking goroutine), with which the
+// device disconnects, so its watchers are told and its dependents cascade,
+// and return a Crash of kind CrashPanic; Watch returns that Crash and
+// leaves the device connected; a Group's task fails with it, and
+// Group.Wait reports it. A panic is never swallowed: it always ends up in a
+// Fault that someone is told about. A task that calls runtime.Goexit is
+// treated as a panic whose value says so.
+//
+// A program that wants panics to crash it, as Go does by default and
+// errgroup leaves them to, makes the device with [WithPanicPassThrough].
+// The device still goes down with the FaultPanic first, so watchers and
+// hooks are told and dependents cascade; then the panic goes on with its
+// original value, raised again while the panicking frames are still on the
+// stack, so a crash report shows where it happened. Under Manage it goes on
+// in the goroutine that called Manage, which may recover it; under
+// Group.Spawn that goroutine is the Group's, and the program crashes.
+//
 // # Guarantees
 //
 // The behaviour contract (no link lost or doubled, per-sender FIFO, delivery
@@ -51,15 +72,13 @@
 //
 // # Across processes
 //
-// A [DeviceID] can name a device on another node of a cluster ([NodeID],
-// [RemoteID]); it prints as "#7@db". The module
+// A [DeviceID] can name a device on another node of a cluster; it prints as
+// "#7@db", and [DeviceID.Node] says which node ([NodeID]). The module
 // github.com/backplane-go/backplane/cluster links devices across processes
 // and machines over NATS, and hands out Lines to remote devices that link
-// like any other. Under it is a small transport interface: [NewProxy] makes
-// the local stand-in of a remote device, and [Remote] carries to the
-// device's node the link directions in which the remote device watches,
-// and the shutdown requests and kills it is sent. This package itself never
-// touches the network.
+// like any other. It reaches the core's transport plumbing through an
+// internal package, not through this package's API. This package itself
+// never touches the network.
 //
 // # Events
 //

@@ -26,6 +26,10 @@ var (
 	// ErrBadMode reports a LinkMode that is not Monitor, Notify or Peer.
 	ErrBadMode = errors.New("backplane: invalid link mode")
 
+	// ErrBadFault reports a *Fault passed to Device.Disconnect whose Kind
+	// is not one of the FaultKind constants (the zero Fault, for one).
+	ErrBadFault = errors.New("backplane: invalid fault kind")
+
 	// ErrBusy reports a Manage, PartManage or Watch call on a device that is
 	// already running one: a device runs one task at a time.
 	ErrBusy = errors.New("backplane: device is already running a task")
@@ -57,6 +61,8 @@ func (e *LinkError) Unwrap() error {
 	return e.Err
 }
 
+// trimPrefix returns err's message without a leading "backplane: ", for a
+// message of this package that wraps it, so the prefix appears once.
 func trimPrefix(err error) string {
 	const p = "backplane: "
 	if err == nil {
@@ -70,17 +76,24 @@ func trimPrefix(err error) string {
 }
 
 // DeviceError describes a failed operation on one device. It unwraps to one
-// of the sentinel errors (ErrInvalid, ErrDeviceDown, ErrBusy).
+// of the sentinel errors (ErrInvalid, ErrDeviceDown, ErrBusy, ErrNilArg,
+// ErrBadFault).
 type DeviceError struct {
 	Op     string   // "disconnect", "manage", "watch", "receive", ...
 	Device DeviceID // the device (zero if invalid)
 	Err    error    // the reason: one of the sentinel errors
 }
 
-// Error formats the failed operation, the device and the reason.
+// Error formats the failed operation, the device and the reason, e.g.
+// "backplane: manage #7: device is already running a task". The device is
+// left out when it is the zero DeviceID (an invalid Device, or a call that
+// names none): "backplane: manage: nil context or task".
 func (e *DeviceError) Error() string {
 	if e == nil {
 		return "backplane: <nil DeviceError>"
+	}
+	if e.Device.IsZero() {
+		return fmt.Sprintf("backplane: %s: %v", e.Op, trimPrefix(e.Err))
 	}
 	return fmt.Sprintf("backplane: %s %v: %v", e.Op, e.Device, trimPrefix(e.Err))
 }

@@ -112,7 +112,7 @@ func TestErrors_InvalidDeviceEveryMethod(t *testing.T) {
 				}
 			})
 			errsNoPanic(t, "Fault", func() {
-				if d.Fault() != nil {
+				if faultOf(d) != nil {
 					t.Error("Fault is not nil")
 				}
 			})
@@ -244,7 +244,7 @@ func TestErrors_DeviceGone(t *testing.T) {
 		t.Errorf("error names %v", de.Device)
 	}
 	errsWantDevice(t, "disconnect twice with an error", gone.Disconnect(errors.New("late")), backplane.ErrDeviceDown, "disconnect")
-	if gone.Fault() != nil {
+	if faultOf(gone) != nil {
 		t.Error("a late Disconnect changed the fault")
 	}
 	errsNoPanic(t, "Drop of a gone device", gone.Drop)

@@ -26,6 +26,9 @@ const (
 	FaultUnreachable
 )
 
+// valid reports whether k is one of the kinds above.
+func (k FaultKind) valid() bool { return k >= FaultDrop && k <= FaultUnreachable }
+
 var faultKindNames = [...]string{
 	FaultDrop:        "drop",
 	FaultError:       "error",
@@ -133,8 +136,11 @@ func (f *Fault) Error() string {
 func (f *Fault) describe() string {
 	switch f.Kind {
 	case FaultError:
-		return fmt.Sprintf("task error: %v", f.Err)
+		return "task error: " + trimPrefix(f.Err)
 	case FaultPanic:
+		if err, ok := f.Value.(error); ok {
+			return "task panicked: " + trimPrefix(err)
+		}
 		return fmt.Sprintf("task panicked: %v", f.Value)
 	case FaultCascade:
 		rd, r := f.Root()
@@ -153,7 +159,7 @@ func (f *Fault) describe() string {
 			s = "device unreachable"
 		}
 		if f.Err != nil {
-			s += ": " + f.Err.Error()
+			s += ": " + trimPrefix(f.Err)
 		}
 		return s
 	}

@@ -356,9 +356,9 @@ func TestFault_CascadeFault(t *testing.T) {
 	<-started
 	root.Disconnect(errors.New("boom"))
 	<-res
-	mine := backplane.CascadeFault(mid.ID(), mid.Fault())
-	if rd, rf := mine.Root(); rd != root.ID() || rf != root.Fault() {
-		t.Fatalf("Root() of a passed-on cascade = %v, %v; want %v, %v", rd, rf, root.ID(), root.Fault())
+	mine := backplane.CascadeFault(mid.ID(), faultOf(mid))
+	if rd, rf := mine.Root(); rd != root.ID() || rf != faultOf(root) {
+		t.Fatalf("Root() of a passed-on cascade = %v, %v; want %v, %v", rd, rf, root.ID(), faultOf(root))
 	}
 }
 
@@ -429,4 +429,11 @@ func faultsHandMadeChecks(t *testing.T) {
 		f.Root()
 		_ = (&backplane.Crash{Kind: backplane.CrashCascade, Fault: f}).Error()
 	}
+}
+
+// faultOf returns the *Fault d disconnected with, or nil: Device.Fault
+// returns it as an error.
+func faultOf(d *backplane.Device) *backplane.Fault {
+	f, _ := d.Fault().(*backplane.Fault)
+	return f
 }

@@ -181,7 +181,7 @@ func mtFuzzAPI(t *testing.T, data []byte) {
 			}
 			_ = d.Line().Done()
 		case 4:
-			if f := d.Fault(); f != nil {
+			if f := d.fault(); f != nil {
 				_, _ = f.Root()
 				_ = f.Error()
 			}
@@ -206,13 +206,17 @@ func mtFuzzAPI(t *testing.T, data []byte) {
 			if arg&2 == 2 {
 				e = &Fault{Kind: FaultKind(arg >> 4)}
 				if arg&4 == 4 {
-					e = &Fault{Kind: FaultCascade, Device: d.ID(), Cause: d.Fault()}
+					e = &Fault{Kind: FaultCascade, Device: d.ID(), Cause: d.fault()}
 				}
 			}
+			alive := d.Alive()
 			err := d.Disconnect(e)
-			s.want(name+" Disconnect", err, "device", ErrInvalid, ErrDeviceDown)
+			s.want(name+" Disconnect", err, "device", ErrInvalid, ErrDeviceDown, ErrBadFault)
 			if !mtValid(d) && !errors.Is(err, ErrInvalid) {
 				t.Fatalf("%s: Disconnect on an invalid device: %v", name, err)
+			}
+			if errors.Is(err, ErrBadFault) && d.Alive() != alive {
+				t.Fatalf("%s: a refused Disconnect changed the device (alive %v before, %v after)", name, alive, d.Alive())
 			}
 		case 11:
 			d.Drop()
@@ -301,7 +305,7 @@ func mtFuzzAPI(t *testing.T, data []byte) {
 		case 21:
 			var f *Fault
 			if arg&1 == 1 {
-				f = d.Fault()
+				f = d.fault()
 			}
 			c := CascadeFault(d.ID(), f)
 			if (c == nil) != (f == nil) {
@@ -319,7 +323,7 @@ func mtFuzzAPI(t *testing.T, data []byte) {
 		case 23:
 			_ = LinkMode(arg).String() + MessageKind(arg).String() + FaultKind(arg).String() +
 				CrashKind(arg).String() + EventKind(arg).String()
-			_ = Event{Kind: EventKind(arg % 8), Fault: d.Fault()}.String()
+			_ = Event{Kind: EventKind(arg % 8), Fault: d.fault()}.String()
 			_ = (&Crash{Kind: CrashKind(arg % 8)}).Error()
 			_ = (&Fault{Kind: FaultKind(arg % 8)}).Error()
 			_ = (&Fault{Kind: FaultCascade, Device: d.ID(), Cause: &Fault{Kind: FaultCascade}}).Error()

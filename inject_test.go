@@ -100,7 +100,7 @@ func TestInjectPanickingTask(t *testing.T) {
 	boom := errors.New("injected panic")
 	err := x.Manage(context.Background(), func(context.Context) error { panic(boom) })
 	c := injCrash(t, err, CrashPanic, DeviceID{})
-	xf := x.Fault()
+	xf := x.fault()
 	if c.Fault != xf || xf.Kind != FaultPanic || xf.Value != boom || !bytes.Contains(xf.Stack, []byte("inject_test.go")) || !errors.Is(err, boom) {
 		t.Fatalf("crash %v, device fault %v: want the panic with its stack", c, xf)
 	}
@@ -114,8 +114,8 @@ func TestInjectPanickingTask(t *testing.T) {
 	}
 	injCrash(t, injWait(t, mDone), CrashCascade, x.ID())
 	injCrash(t, injWait(t, nDone), CrashCascade, m.ID())
-	injRoot(t, m.Fault(), x.ID(), xf, x.ID(), xf)
-	injRoot(t, n.Fault(), m.ID(), m.Fault(), x.ID(), xf)
+	injRoot(t, m.fault(), x.ID(), xf, x.ID(), xf)
+	injRoot(t, n.fault(), m.ID(), m.fault(), x.ID(), xf)
 }
 
 // A task that ignores its context: the device is gone, its watchers told
@@ -163,23 +163,23 @@ func TestInjectIgnoresCancellation(t *testing.T) {
 			}
 			injNotReady(t, xDone, "Manage of the stubborn task")
 			msg := injOne(t, w)
-			if msg.Kind() != Disconnected || msg.From() != x.ID() || msg.Fault() != x.Fault() {
+			if msg.Kind() != Disconnected || msg.From() != x.ID() || msg.Fault() != x.fault() {
 				t.Fatalf("watcher got %v", msg)
 			}
 			if err := x.Line().Link(w, Monitor); !errors.Is(err, ErrDeviceDown) {
 				t.Fatalf("link from the stopped device: %v", err)
 			}
 			if kill {
-				xf := x.Fault()
+				xf := x.fault()
 				if xf == nil || xf.Kind != FaultKilled || xf.Err != reason {
 					t.Fatalf("fault %v, want killed with %v", xf, reason)
 				}
 				injCrash(t, injWait(t, yDone), CrashCascade, x.ID())
 				injCrash(t, injWait(t, zDone), CrashCascade, y.ID())
-				injRoot(t, z.Fault(), y.ID(), y.Fault(), x.ID(), xf)
+				injRoot(t, z.fault(), y.ID(), y.fault(), x.ID(), xf)
 			} else {
-				if x.Fault() != nil || !y.Alive() || !z.Alive() {
-					t.Fatalf("clean stop: fault %v, dependents alive %v %v", x.Fault(), y.Alive(), z.Alive())
+				if x.fault() != nil || !y.Alive() || !z.Alive() {
+					t.Fatalf("clean stop: fault %v, dependents alive %v %v", x.fault(), y.Alive(), z.Alive())
 				}
 				// Managed dependents ignore a clean stop and forget the link.
 				y.d.mu.Lock()
@@ -298,7 +298,7 @@ func TestInjectCollectedDevices(t *testing.T) {
 		t.Fatalf("watcher keeps %d links to collected devices", left)
 	}
 	injCrash(t, injWait(t, mDone), CrashCascade, lost)
-	injRoot(t, m.Fault(), lost, dropFault, lost, dropFault)
+	injRoot(t, m.fault(), lost, dropFault, lost, dropFault)
 }
 
 // A device whose task is blocked is not collected, even when nobody else

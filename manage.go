@@ -21,7 +21,9 @@ var errMessage = errors.New("backplane: a message arrived")
 //   - the task returns an error: the device disconnects with a FaultError,
 //     Manage returns a *Crash of kind CrashError;
 //   - the task panics: the device disconnects with a FaultPanic (value and
-//     stack), Manage returns a *Crash of kind CrashPanic;
+//     stack), Manage returns a *Crash of kind CrashPanic (or, on a device
+//     made WithPanicPassThrough, the panic goes on once the device is
+//     down);
 //   - a Shutdown request arrives: the device disconnects cleanly, Manage
 //     returns a *Crash of kind CrashPowerOff naming the requester;
 //   - a device this one watches disconnects with a fault: the device
@@ -84,9 +86,18 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 			d.goexit(h)
 		}
 	}()
-	res, pf := runTask(tctx, task)
+	res, pf := h.runTask(tctx, task, part)
 	returned = true
-	crash := d.finishManaged(res, pf, part)
+	crash := h.endManaged(tctx, res, pf, part)
+	runtime.KeepAlive(h)
+	return crash
+}
+
+// endManaged ends a managed task that has returned (or panicked): the
+// device goes down or back to idle, the task's context is cancelled, and
+// the safety net goes with the device.
+func (h *Device) endManaged(tctx *taskCtx, res error, pf *Fault, part bool) error {
+	crash := h.d.finishManaged(res, pf, part)
 	if crash != nil {
 		tctx.cancel(crash)
 	} else {
@@ -95,7 +106,6 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 	if !part || crash != nil {
 		h.stopNet() // the device is down
 	}
-	runtime.KeepAlive(h)
 	return crash
 }
 
@@ -138,13 +148,22 @@ func (d *device) drainLocked() *Crash {
 // runTask runs the task, turning a panic into a FaultPanic with the stack of
 // the panicking goroutine. A runtime.Goexit is not recovered: it unwinds
 // through Manage, whose deferred goexit takes the device down.
-func runTask(ctx context.Context, task func(context.Context) error) (err error, pf *Fault) {
+//
+// On a device made WithPanicPassThrough, the device is taken down here and
+// the panic raised again from the deferred function, while the frames of
+// the panicking task are still on the stack: the program's crash report
+// then shows where the task panicked, marked "[recovered, repanicked]".
+func (h *Device) runTask(tctx *taskCtx, task func(context.Context) error, part bool) (err error, pf *Fault) {
 	defer func() {
 		if r := recover(); r != nil {
 			pf = &Fault{Kind: FaultPanic, Value: r, Stack: stack()}
+			if h.d.pass {
+				_ = h.endManaged(tctx, nil, pf, part)
+				panic(r)
+			}
 		}
 	}()
-	return task(ctx), nil
+	return task(tctx), nil
 }
 
 // finishManaged ends a managed task that has returned.

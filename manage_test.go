@@ -39,8 +39,8 @@ func mngWantDisconnected(t *testing.T, o, d *backplane.Device) backplane.Message
 	if m.Kind() != backplane.Disconnected || m.From() != d.ID() {
 		t.Fatalf("observer got %v, want disconnected %v", m, d.ID())
 	}
-	if m.Fault() != d.Fault() {
-		t.Errorf("observer's fault %v (%p) is not the device's own fault %v (%p)", m.Fault(), m.Fault(), d.Fault(), d.Fault())
+	if m.Fault() != faultOf(d) {
+		t.Errorf("observer's fault %v (%p) is not the device's own fault %v (%p)", m.Fault(), m.Fault(), faultOf(d), d.Fault())
 	}
 	return m
 }
@@ -81,8 +81,8 @@ func TestManageOutcomes(t *testing.T) {
 		if err := m.Manage(ctx, func(context.Context) error { ran = true; return nil }); err != nil {
 			t.Fatalf("Manage = %v, want nil", err)
 		}
-		if !ran || m.Alive() || m.Fault() != nil {
-			t.Errorf("ran = %v, Alive = %v, Fault = %v; want true, false, nil", ran, m.Alive(), m.Fault())
+		if !ran || m.Alive() || faultOf(m) != nil {
+			t.Errorf("ran = %v, Alive = %v, Fault = %v; want true, false, nil", ran, m.Alive(), faultOf(m))
 		}
 		if msg := mngWantDisconnected(t, o, m); msg.Fault() != nil {
 			t.Errorf("observer got %v, want a clean disconnect", msg)
@@ -102,8 +102,8 @@ func TestManageOutcomes(t *testing.T) {
 		if !errors.Is(err, mngErrTask) {
 			t.Errorf("errors.Is(crash, task error) = false")
 		}
-		if m.Alive() || m.Fault() != c.Fault {
-			t.Errorf("Alive = %v, Fault = %p; want false, the crash's fault %p", m.Alive(), m.Fault(), c.Fault)
+		if m.Alive() || faultOf(m) != c.Fault {
+			t.Errorf("Alive = %v, Fault = %p; want false, the crash's fault %p", m.Alive(), faultOf(m), c.Fault)
 		}
 		if !strings.Contains(c.Error(), "disk full") {
 			t.Errorf("Crash.Error() = %q does not mention the task's error", c.Error())
@@ -132,8 +132,8 @@ func TestManageOutcomes(t *testing.T) {
 		if errors.Unwrap(c.Fault) != nil {
 			t.Errorf("a panic with a non-error value unwraps to %v, want nil", errors.Unwrap(c.Fault))
 		}
-		if m.Alive() || m.Fault() != c.Fault {
-			t.Errorf("Alive = %v, Fault = %p; want false, the crash's fault %p", m.Alive(), m.Fault(), c.Fault)
+		if m.Alive() || faultOf(m) != c.Fault {
+			t.Errorf("Alive = %v, Fault = %p; want false, the crash's fault %p", m.Alive(), faultOf(m), c.Fault)
 		}
 		mngWantDisconnected(t, o, m)
 	})
@@ -175,7 +175,7 @@ func TestManageOutcomes(t *testing.T) {
 		if returned {
 			t.Fatalf("Manage returned after its task called runtime.Goexit")
 		}
-		f := m.Fault()
+		f := faultOf(m)
 		if m.Alive() || f == nil || f.Kind != backplane.FaultPanic {
 			t.Fatalf("Alive = %v, Fault = %v; want false, a FaultPanic", m.Alive(), f)
 		}
@@ -217,8 +217,8 @@ func TestManageShutdown(t *testing.T) {
 		if cc := seedCrash(t, cause); cc != c {
 			t.Errorf("context.Cause(ctx) = %v, want the returned crash", cause)
 		}
-		if m.Alive() || m.Fault() != nil {
-			t.Errorf("Alive = %v, Fault = %v; want a clean disconnect", m.Alive(), m.Fault())
+		if m.Alive() || faultOf(m) != nil {
+			t.Errorf("Alive = %v, Fault = %v; want a clean disconnect", m.Alive(), faultOf(m))
 		}
 		mngWantDisconnected(t, o, m)
 		if err := m.Line().Shutdown(r.ID()); !errors.Is(err, backplane.ErrLinkDown) {
@@ -284,13 +284,13 @@ func TestManageCascade(t *testing.T) {
 			t.Fatalf("observer: %v while the task still runs", err)
 		}
 		if msg.From() != m.ID() || msg.Fault() == nil || msg.Fault().Kind != backplane.FaultCascade ||
-			msg.Fault().Device != f.ID() || msg.Fault().Cause != f.Fault() {
+			msg.Fault().Device != f.ID() || msg.Fault().Cause != faultOf(f) {
 			t.Errorf("observer got %v, want a cascade from %v", msg, f.ID())
 		}
 		close(release)
 		err = mngWait(t, ctx, res, "Manage")
 		c := seedCrash(t, err)
-		if c.Kind != backplane.CrashCascade || c.Device != f.ID() || c.Fault != m.Fault() || c.Fault != msg.Fault() {
+		if c.Kind != backplane.CrashCascade || c.Device != f.ID() || c.Fault != faultOf(m) || c.Fault != msg.Fault() {
 			t.Fatalf("crash = %+v, want CrashCascade from %v with the device's fault", c, f.ID())
 		}
 		if !errors.Is(err, mngErrTask) {
@@ -357,11 +357,11 @@ func TestManageCascade(t *testing.T) {
 		for i := 1; i < n; i++ {
 			err := mngWait(t, ctx, results[i], "Manage")
 			c := seedCrash(t, err)
-			if c.Kind != backplane.CrashCascade || c.Device != devs[i-1].ID() || c.Fault.Cause != devs[i-1].Fault() {
+			if c.Kind != backplane.CrashCascade || c.Device != devs[i-1].ID() || c.Fault.Cause != faultOf(devs[i-1]) {
 				t.Errorf("device %d: crash %+v, want a cascade from device %d", i, c, i-1)
 			}
-			if root, rf := c.Fault.Root(); root != devs[0].ID() || rf != devs[0].Fault() {
-				t.Errorf("device %d: Root() = %v %v, want %v %v", i, root, rf, devs[0].ID(), devs[0].Fault())
+			if root, rf := c.Fault.Root(); root != devs[0].ID() || rf != faultOf(devs[0]) {
+				t.Errorf("device %d: Root() = %v %v, want %v %v", i, root, rf, devs[0].ID(), faultOf(devs[0]))
 			}
 			if !errors.Is(err, mngErrTask) {
 				t.Errorf("device %d: errors.Is(crash, root error) = false", i)
@@ -408,7 +408,7 @@ func TestManageKill(t *testing.T) {
 	close(release)
 	err = mngWait(t, ctx, res, "Manage")
 	c := seedCrash(t, err)
-	if c.Kind != backplane.CrashKilled || c.Device != k.ID() || c.Fault != m.Fault() || c.Fault != msg.Fault() {
+	if c.Kind != backplane.CrashKilled || c.Device != k.ID() || c.Fault != faultOf(m) || c.Fault != msg.Fault() {
 		t.Fatalf("crash = %+v, want CrashKilled by %v with the device's fault", c, k.ID())
 	}
 	if !errors.Is(err, reason) || !errors.Is(err, &backplane.Fault{Kind: backplane.FaultKilled}) {
@@ -455,8 +455,8 @@ func TestManageEndedFromOutside(t *testing.T) {
 			if !errors.As(err, &c) || c.Kind != backplane.CrashDisconnected {
 				t.Fatalf("Manage = %v, want a CrashDisconnected", err)
 			}
-			if c.Fault != told || c.Fault != m.Fault() {
-				t.Errorf("Crash.Fault = %v, watchers were told %v, device went down with %v: want one fault", c.Fault, told, m.Fault())
+			if c.Fault != told || c.Fault != faultOf(m) {
+				t.Errorf("Crash.Fault = %v, watchers were told %v, device went down with %v: want one fault", c.Fault, told, faultOf(m))
 			}
 		})
 	}
@@ -604,8 +604,8 @@ func TestPartManage(t *testing.T) {
 			if err := m.PartManage(ctx, func(context.Context) error { return nil }); err != nil {
 				t.Fatalf("PartManage #%d = %v, want nil", i, err)
 			}
-			if !m.Alive() || m.Fault() != nil || o.Pending() != 0 {
-				t.Fatalf("after PartManage #%d: Alive = %v, Fault = %v, observer holds %d", i, m.Alive(), m.Fault(), o.Pending())
+			if !m.Alive() || faultOf(m) != nil || o.Pending() != 0 {
+				t.Fatalf("after PartManage #%d: Alive = %v, Fault = %v, observer holds %d", i, m.Alive(), faultOf(m), o.Pending())
 			}
 		}
 		// M still watches P: idle, it queues P's failure rather than cascade.
@@ -613,7 +613,7 @@ func TestPartManage(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg := seedOne(t, m)
-		if msg.Kind() != backplane.Disconnected || msg.From() != p.ID() || msg.Fault() != p.Fault() {
+		if msg.Kind() != backplane.Disconnected || msg.From() != p.ID() || msg.Fault() != faultOf(p) {
 			t.Errorf("M got %v, want P's disconnect", msg)
 		}
 		if !m.Alive() {
@@ -661,7 +661,7 @@ func TestPartManage(t *testing.T) {
 			m := seedNew(t)
 			o := mngMonitor(t, m)
 			c := seedCrash(t, m.PartManage(ctx, tt.task))
-			if c.Kind != tt.want || c.Fault == nil || c.Fault != m.Fault() || m.Alive() {
+			if c.Kind != tt.want || c.Fault == nil || c.Fault != faultOf(m) || m.Alive() {
 				t.Errorf("crash %+v, Alive %v; want %v with the device's fault, disconnected", c, m.Alive(), tt.want)
 			}
 			mngWantDisconnected(t, o, m)

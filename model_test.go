@@ -675,7 +675,7 @@ func mtCheck(r *mtRun) []string {
 	for i, d := range r.devs {
 		idx[d.h.ID()] = i
 		alive[i] = d.h.Alive()
-		faults[i] = d.h.Fault()
+		faults[i] = d.h.fault()
 		if alive[i] && faults[i] != nil {
 			fail("%v: alive with fault %v", d.h.ID(), faults[i])
 		}

@@ -192,7 +192,7 @@ func newMTSeq() *mtSeq {
 	return s
 }
 
-func (s *mtSeq) lib(i int) *Fault { return s.hs[i].Fault() }
+func (s *mtSeq) lib(i int) *Fault { return s.hs[i].fault() }
 
 func (s *mtSeq) failf(format string, args ...any) {
 	if s.bad == "" {

@@ -65,7 +65,7 @@ func TestFanoutWatcherStates(t *testing.T) {
 	if err := hub.Disconnect(errors.New("hub failed")); err != nil {
 		t.Fatal(err)
 	}
-	f := hub.Fault()
+	f := hub.fault()
 
 	for i, w := range idle {
 		ms := semDrain(w)

@@ -211,7 +211,7 @@ func TestRace_DisconnectBothEndsOfPeer(t *testing.T) {
 			second = func() { eb = b.Line().Kill(a.ID(), nil) }
 		}
 		raceAll(i, func() { ea = a.Disconnect(fa) }, second)
-		fb = b.Fault()
+		fb = b.fault()
 		if ea != nil || eb != nil {
 			t.Errorf("%d: disconnects returned %v, %v", i, ea, eb)
 		}
@@ -293,9 +293,9 @@ func TestRace_ShutdownVsTaskCompletion(t *testing.T) {
 			// The shutdown won: it returned nil, the device disconnected
 			// cleanly and the task's own result is not reported.
 			tally["shutdown"]++
-			if shutErr != nil || c.Device != requester.ID() || d.Alive() || d.Fault() != nil {
+			if shutErr != nil || c.Device != requester.ID() || d.Alive() || d.fault() != nil {
 				t.Errorf("%d %s: power off with shutdown %v, requester %v, alive %v, fault %v",
-					i, v.name, shutErr, c.Device, d.Alive(), d.Fault())
+					i, v.name, shutErr, c.Device, d.Alive(), d.fault())
 			}
 			if m, _ := w.TryReceive(); m.Kind() != Disconnected || m.Fault() != nil {
 				t.Errorf("%d %s: watcher got %v, want a clean disconnect", i, v.name, m)
@@ -374,13 +374,13 @@ func TestRace_DisconnectVsTaskCompletion(t *testing.T) {
 			// The owner won while the task ran: Manage says so, with the
 			// fault the device went down with.
 			tally["disconnect"]++
-			if discErr != nil || c.Fault != fault || d.Fault() != fault || m.Fault() != fault {
-				t.Errorf("%d: crash %v, disconnect %v, device fault %v, watcher %v", i, c, discErr, d.Fault(), m)
+			if discErr != nil || c.Fault != fault || d.fault() != fault || m.Fault() != fault {
+				t.Errorf("%d: crash %v, disconnect %v, device fault %v, watcher %v", i, c, discErr, d.fault(), m)
 			}
 		case part && result == nil:
 			// The task won and the device stayed up for the owner to end.
 			tally["task, then disconnect"]++
-			if err != nil || discErr != nil || d.Fault() != fault || m.Fault() != fault {
+			if err != nil || discErr != nil || d.fault() != fault || m.Fault() != fault {
 				t.Errorf("%d: PartManage %v, disconnect %v, watcher %v", i, err, discErr, m)
 			}
 		default:

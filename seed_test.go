@@ -216,8 +216,8 @@ func (s *seedScene) inbox(d *backplane.Device) []string {
 		}
 		got = append(got, s.message(m))
 		// Rule 14: every watcher gets the very Fault the sender went down with.
-		if from := s.devs[m.From()]; from != nil && m.Kind() == backplane.Disconnected && m.Fault() != from.Fault() {
-			s.t.Errorf("message %v: fault %p is not %s's own fault %p", m, m.Fault(), s.name(m.From()), from.Fault())
+		if from := s.devs[m.From()]; from != nil && m.Kind() == backplane.Disconnected && m.Fault() != faultOf(from) {
+			s.t.Errorf("message %v: fault %p is not %s's own fault %p", m, m.Fault(), s.name(m.From()), faultOf(from))
 		}
 	}
 }
@@ -398,8 +398,8 @@ func seedRun(t *testing.T, tc seedCase, mode backplane.LinkMode, via seedVia, or
 			if w.Value != 0 {
 				t.Errorf("Watched.Value = %d with a message, want 0", w.Value)
 			}
-			if m := w.Message; m.Fault() != s.devs[m.From()].Fault() {
-				t.Errorf("message fault %p is not the sender's own fault %p", m.Fault(), s.devs[m.From()].Fault())
+			if m := w.Message; m.Fault() != faultOf(s.devs[m.From()]) {
+				t.Errorf("message fault %p is not the sender's own fault %p", m.Fault(), faultOf(s.devs[m.From()]))
 			} else if f := m.Fault(); f != nil {
 				s.checkFault(tc, f, f)
 			}
@@ -452,8 +452,8 @@ func seedRun(t *testing.T, tc seedCase, mode backplane.LinkMode, via seedVia, or
 	if n := s.m.Pending(); n != 0 {
 		t.Errorf("M holds %d messages afterwards, want 0", n)
 	}
-	if tc.runner == seedManage && tc.want == "nil" && s.m.Fault() != nil {
-		t.Errorf("M.Fault() = %v after success, want nil", s.m.Fault())
+	if tc.runner == seedManage && tc.want == "nil" && faultOf(s.m) != nil {
+		t.Errorf("M.Fault() = %v after success, want nil", faultOf(s.m))
 	}
 
 	// What O heard, right away.
@@ -474,7 +474,7 @@ func seedRun(t *testing.T, tc seedCase, mode backplane.LinkMode, via seedVia, or
 		}
 		wantMid := "crash power off outside clean"
 		if tc.end != seedClean {
-			wantMid = fmt.Sprintf("crash cascade F cascade(F,%s)", s.fault(s.f.Fault()))
+			wantMid = fmt.Sprintf("crash cascade F cascade(F,%s)", s.fault(faultOf(s.f)))
 		}
 		var err error
 		select {
@@ -508,13 +508,13 @@ func seedRun(t *testing.T, tc seedCase, mode backplane.LinkMode, via seedVia, or
 func (s *seedScene) checkCrash(tc seedCase, c *backplane.Crash, err error) {
 	t := s.t
 	t.Helper()
-	if c.Fault != s.m.Fault() {
-		t.Errorf("Crash.Fault %p is not M's own fault %p", c.Fault, s.m.Fault())
+	if c.Fault != faultOf(s.m) {
+		t.Errorf("Crash.Fault %p is not M's own fault %p", c.Fault, faultOf(s.m))
 	}
 	if c.Kind != backplane.CrashCascade {
 		return
 	}
-	if from := s.devs[c.Device]; from == nil || c.Fault.Cause != from.Fault() {
+	if from := s.devs[c.Device]; from == nil || c.Fault.Cause != faultOf(from) {
 		t.Errorf("Crash.Fault.Cause %p is not %s's own fault", c.Fault.Cause, s.name(c.Device))
 	}
 	if !strings.Contains(c.Error(), s.f.ID().String()+":") {
@@ -530,8 +530,8 @@ func (s *seedScene) checkFault(tc seedCase, f *backplane.Fault, err error) {
 	t := s.t
 	t.Helper()
 	if f.Kind == backplane.FaultCascade {
-		if root, rf := f.Root(); root != s.f.ID() || rf != s.f.Fault() {
-			t.Errorf("Fault.Root() = %s %s, want F %s", s.name(root), s.fault(rf), s.fault(s.f.Fault()))
+		if root, rf := f.Root(); root != s.f.ID() || rf != faultOf(s.f) {
+			t.Errorf("Fault.Root() = %s %s, want F %s", s.name(root), s.fault(rf), s.fault(faultOf(s.f)))
 		}
 		if !errors.Is(err, &backplane.Fault{Kind: backplane.FaultCascade}) {
 			t.Errorf("errors.Is(%v, cascade fault) = false", err)

@@ -248,7 +248,7 @@ func TestRule02_OneEdgePerOrderedPair(t *testing.T) {
 					t.Fatal(err)
 				}
 				semWantPending(t, a, 1) // one edge, one message
-				semWantDisc(t, semRecv(t, a), b.ID(), b.Fault())
+				semWantDisc(t, semRecv(t, a), b.ID(), b.fault())
 			})
 		}
 	}
@@ -377,7 +377,7 @@ func TestRule05_NoLinkLostOrDoubled(t *testing.T) {
 	if err := a.Link(b, Monitor); !errors.Is(err, ErrLinkDown) {
 		t.Fatalf("link after disconnect: %v", err)
 	}
-	semWantDisc(t, semRecv(t, a), b.ID(), b.Fault())
+	semWantDisc(t, semRecv(t, a), b.ID(), b.fault())
 	semWantPending(t, a, 0)
 
 	// Racing: exactly one of an error now or one message later.
@@ -601,8 +601,8 @@ func TestRule08_DisconnectExactlyOnce(t *testing.T) {
 	if winner < 0 {
 		t.Fatal("no Disconnect succeeded")
 	}
-	if target.Fault() != faults[winner] {
-		t.Fatalf("device fault %v, want the winner's %v", target.Fault(), faults[winner])
+	if target.fault() != faults[winner] {
+		t.Fatalf("device fault %v, want the winner's %v", target.fault(), faults[winner])
 	}
 	target.Drop() // a no-op now
 	if err := target.Disconnect(nil); !errors.Is(err, ErrDeviceDown) {
@@ -755,7 +755,7 @@ func TestRule11_GoneBeforeNotified(t *testing.T) {
 		if err := sender.Line().Shutdown(w.ID()); !errors.Is(err, ErrLinkDown) {
 			bad = append(bad, fmt.Sprintf("shutdown: %v", err))
 		}
-		if sender.Fault() != m.Fault() {
+		if sender.fault() != m.Fault() {
 			bad = append(bad, "Fault() differs from the message's")
 		}
 		return strings.Join(bad, "; ")
@@ -931,7 +931,7 @@ func TestRule13_FaultKinds(t *testing.T) {
 			tt.end(d)
 			m := semRecv(t, w)
 			f := m.Fault()
-			if f != d.Fault() {
+			if f != d.fault() {
 				t.Fatal("message and device disagree on the fault")
 			}
 			if tt.kind == 0 {
@@ -981,8 +981,8 @@ func TestRule13_FaultKinds(t *testing.T) {
 			t.Fatalf("got %v, want a cascade naming %v", f, chain[1].ID())
 		}
 		rd, rf := f.Root()
-		if rd != root.ID() || rf != root.Fault() || rf.Kind != FaultError {
-			t.Fatalf("Root() = %v, %v; want %v, %v", rd, rf, root.ID(), root.Fault())
+		if rd != root.ID() || rf != root.fault() || rf.Kind != FaultError {
+			t.Fatalf("Root() = %v, %v; want %v, %v", rd, rf, root.ID(), root.fault())
 		}
 		if !errors.Is(f, boom) {
 			t.Fatal("errors.Is does not reach the root error through the cascade")
@@ -1037,7 +1037,7 @@ func TestRule14_OneSharedFault(t *testing.T) {
 			t.Fatalf("watcher %d got fault %p, watcher 0 got %p", i, f, first)
 		}
 	}
-	if d.Fault() != first {
+	if d.fault() != first {
 		t.Fatal("Device.Fault differs from the delivered fault")
 	}
 	var ce *semCodeError
@@ -1045,7 +1045,7 @@ func TestRule14_OneSharedFault(t *testing.T) {
 		t.Fatal("errors.As does not reach the task's own error")
 	}
 	var c *Crash
-	if err := semAwait(t, res); !errors.As(err, &c) || c == nil || c.Fault != mid.Fault() || c.Fault.Cause != first {
+	if err := semAwait(t, res); !errors.As(err, &c) || c == nil || c.Fault != mid.fault() || c.Fault.Cause != first {
 		t.Fatalf("crash %v does not share the faults", err)
 	}
 	if f := semRecv(t, midW).Fault(); f != c.Fault {
@@ -1182,10 +1182,10 @@ func TestRule16_Manage(t *testing.T) {
 				if !errors.As(err, &c) || c == nil || c.Kind != tt.crash {
 					t.Fatalf("Manage = %v, want a %v crash", err, tt.crash)
 				}
-				if c.Fault != d.Fault() {
+				if c.Fault != d.fault() {
 					t.Fatal("the crash's fault is not the device's")
 				}
-				if tt.crash == CrashCascade && (c.Device != dep.ID() || c.Fault.Cause != dep.Fault()) {
+				if tt.crash == CrashCascade && (c.Device != dep.ID() || c.Fault.Cause != dep.fault()) {
 					t.Fatalf("cascade crash names %v / %v", c.Device, c.Fault.Cause)
 				}
 				if tt.crash == CrashError && !errors.Is(err, boom) {
@@ -1444,7 +1444,7 @@ func TestRule19_Concurrency(t *testing.T) {
 					me.Pending()
 					me.TryReceive()
 					me.Alive()
-					o.Fault()
+					o.fault()
 					o.ID()
 					o.Name()
 					_ = o.Line().String()

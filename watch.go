@@ -23,7 +23,9 @@ type Watched[T any] struct {
 // a message arrived) when a message arrives; Watch returns once f has
 // returned, so f must honour its context. f's error is returned as it is,
 // unless a message won. A panic in f is returned as a *Crash of kind
-// CrashPanic, and then any message stays queued.
+// CrashPanic, and then any message stays queued; on a device made
+// WithPanicPassThrough, the panic goes on out of Watch instead, the device
+// still connected.
 //
 // It fails with ErrDeviceDown if the device has disconnected (also when
 // that happens while f runs and f returns no error), ErrBusy if it is
@@ -71,6 +73,9 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
+				if d.pass {
+					panic(r) // WithPanicPassThrough; the deferred cleanup above still runs
+				}
 				pf = &Fault{Kind: FaultPanic, Value: r, Stack: stack()}
 			}
 		}()

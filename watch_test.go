@@ -82,7 +82,7 @@ func TestWatchMessage(t *testing.T) {
 		}
 		ran := false
 		w, err := backplane.Watch(ctx, d, func(context.Context) (int, error) { ran = true; return 1, nil })
-		wtWantMessage(t, w, err, backplane.Disconnected, f.ID(), f.Fault())
+		wtWantMessage(t, w, err, backplane.Disconnected, f.ID(), faultOf(f))
 		if ran {
 			t.Errorf("f ran although a message was queued")
 		}
@@ -120,7 +120,7 @@ func TestWatchMessage(t *testing.T) {
 		w, err := backplane.Watch(ctx, d, never)
 		wtWantMessage(t, w, err, backplane.Shutdown, f.ID(), nil)
 		w, err = backplane.Watch(ctx, d, never)
-		wtWantMessage(t, w, err, backplane.Disconnected, f.ID(), f.Fault())
+		wtWantMessage(t, w, err, backplane.Disconnected, f.ID(), faultOf(f))
 		w, err = backplane.Watch(ctx, d, func(context.Context) (int, error) { return 3, nil })
 		if err != nil || w.Messaged || w.Value != 3 {
 			t.Errorf("third Watch = %+v, %v; want value 3", w, err)
@@ -188,7 +188,7 @@ func TestWatchMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := mngWait(t, ctx, res, "Watch")
-		wtWantMessage(t, out.w, out.err, backplane.Disconnected, f.ID(), f.Fault())
+		wtWantMessage(t, out.w, out.err, backplane.Disconnected, f.ID(), faultOf(f))
 		if out.cause == nil {
 			t.Errorf("context.Cause(ctx) inside f = nil, want the reason it was cancelled")
 		}
@@ -224,8 +224,8 @@ func TestWatchPanic(t *testing.T) {
 		if w.Messaged || w.Value != 0 {
 			t.Errorf("Watched = %+v beside a crash, want the zero value", w)
 		}
-		if !d.Alive() || d.Fault() != nil || o.Pending() != 0 {
-			t.Errorf("Alive = %v, Fault = %v, observer holds %d: Watch must not disconnect", d.Alive(), d.Fault(), o.Pending())
+		if !d.Alive() || faultOf(d) != nil || o.Pending() != 0 {
+			t.Errorf("Alive = %v, Fault = %v, observer holds %d: Watch must not disconnect", d.Alive(), faultOf(d), o.Pending())
 		}
 		if n := d.Pending(); n != 1 {
 			t.Fatalf("Pending = %d, want the shutdown still queued", n)
@@ -351,7 +351,7 @@ func TestWatchKeepsReadyArmed(t *testing.T) {
 	}
 	mngWait(t, ctx, d.Ready(), "Ready with two messages queued")
 	w, err := backplane.Watch(ctx, d, func(context.Context) (int, error) { return 0, nil })
-	wtWantMessage(t, w, err, backplane.Disconnected, a.ID(), a.Fault())
+	wtWantMessage(t, w, err, backplane.Disconnected, a.ID(), faultOf(a))
 	select {
 	case <-d.Ready():
 	default:

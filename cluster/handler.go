@@ -164,7 +164,7 @@ func (n *Node) onLink(f *wire.Frame) {
 		if w.Link(p, backplane.Monitor) == nil {
 			return
 		}
-		gone = p.Fault()
+		gone, _ = p.Fault().(*backplane.Fault)
 	} else if t, ok := n.exported(id.Seq()); ok && w.Link(t, backplane.Monitor) == nil {
 		return
 	}

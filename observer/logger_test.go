@@ -39,7 +39,7 @@ func TestLogger(t *testing.T) {
 	mid := backplane.New(backplane.WithName("mid"))
 	_ = mid.Link(root, backplane.Monitor)
 	_ = root.Disconnect(panicFault("boom"))
-	_ = mid.Disconnect(backplane.CascadeFault(root.ID(), root.Fault()))
+	_ = mid.Disconnect(backplane.CascadeFault(root.ID(), root.Fault().(*backplane.Fault)))
 	lg.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildAbandoned, Supervisor: root.ID(), Child: mid.ID()})
 
 	lines := logLines(t, &buf)

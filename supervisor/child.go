@@ -331,7 +331,7 @@ func (r *run) ended(p *proc, dev *backplane.Device, res error, last bool) exit {
 		p.started <- res
 	}
 	p.end()
-	return exit{p: p, err: res, fault: dev.Fault(), last: last}
+	return exit{p: p, err: res, fault: faultOf(dev), last: last}
 }
 
 // serve is a worker's task under Manage: its start step, if any, then
@@ -376,4 +376,10 @@ func (r *run) release(c *child) {
 		close(c.idle.rn.next)
 		c.idle = nil
 	}
+}
+
+// faultOf returns the *Fault dev disconnected with, or nil.
+func faultOf(dev *backplane.Device) *backplane.Fault {
+	f, _ := dev.Fault().(*backplane.Fault)
+	return f
 }

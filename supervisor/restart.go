@@ -296,7 +296,7 @@ func (r *run) restartInPlace(p *proc, dev *backplane.Device, res error) (*proc, 
 	}
 	var fault *backplane.Fault
 	if c.spec.Restart == Transient || r.cfg.hook != nil {
-		fault = dev.Fault()
+		fault = faultOf(dev)
 		if c.spec.Restart == Transient && fault == nil {
 			return nil, nil, false // a clean end: it stays stopped
 		}

@@ -268,7 +268,7 @@ func (r *run) drainInbox() {
 	if !r.finished && !r.dev.Alive() {
 		// Killed (or dropped) under us: the children cascade through their
 		// links; wait for them, then report it as Manage would.
-		f := r.dev.Fault()
+		f := faultOf(r.dev)
 		r.stopAll()
 		r.finish(&backplane.Crash{Kind: backplane.CrashKilled, Fault: f})
 	}
