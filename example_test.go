@@ -187,9 +187,83 @@ func ExampleGroup_Spawn() {
 
 	m, _ := parent.Receive(ctx)
 	fmt.Println(m.Kind(), "child:", m.From() == child.ID(), "-", m.Fault().Err)
-	g.Wait()
+	fmt.Println("wait:", g.Wait())
 	// Output:
 	// disconnected child: true - no route to host
+	// wait: backplane: crash: task error: no route to host
+}
+
+// Wait reports the first task that failed, even when nobody watched it:
+// here the parent only notifies its tasks (mode Notify), and the tasks'
+// failures would otherwise reach no one.
+func ExampleGroup_Wait() {
+	ctx := context.Background()
+	var g backplane.Group
+	parent := backplane.New()
+	defer parent.Drop()
+
+	failed := make(chan struct{})
+	_, _ = g.Spawn(ctx, parent, backplane.Notify, func(context.Context) error {
+		defer close(failed)
+		return errors.New("disk full")
+	})
+	<-failed
+	_, _ = g.Spawn(ctx, parent, backplane.Notify, func(context.Context) error { return nil })
+
+	err := g.Wait()
+	var c *backplane.Crash
+	fmt.Println(errors.As(err, &c), c.Kind, "-", c.Fault.Err)
+	// Output:
+	// true error - disk full
+}
+
+// Two hooks subscribe independently: each event reaches them in the order
+// they were added, and removing one leaves the other.
+func ExampleAddHook() {
+	var d backplane.DeviceID
+	show := func(name string) backplane.Hook {
+		return func(e backplane.Event) {
+			if e.Device == d && e.Kind == backplane.EventDisconnected {
+				fmt.Println(name, "saw", e.Kind)
+			}
+		}
+	}
+	removeLog := backplane.AddHook(show("log"))
+	removeMetrics := backplane.AddHook(show("metrics"))
+	defer removeMetrics()
+
+	dev := backplane.New()
+	d = dev.ID()
+	_ = dev.Disconnect(nil)
+
+	removeLog()
+	removeLog() // a second call does nothing
+	dev = backplane.New()
+	d = dev.ID()
+	dev.Drop()
+	// Output:
+	// log saw disconnected
+	// metrics saw disconnected
+	// metrics saw disconnected
+}
+
+// With WithPanicPassThrough a task's panic goes on once its device is down
+// and its watchers are told: here the caller of Manage recovers it.
+func ExampleWithPanicPassThrough() {
+	watcher := backplane.New()
+	defer watcher.Drop()
+	d := backplane.New(backplane.WithPanicPassThrough())
+	_ = watcher.Link(d, backplane.Monitor)
+
+	func() {
+		defer func() { fmt.Println("recovered:", recover()) }()
+		_ = d.Manage(context.Background(), func(context.Context) error { panic("corrupt state") })
+	}()
+	m, _ := watcher.TryReceive()
+	fmt.Println(m.Kind(), m.Fault().Kind, "-", m.Fault().Value)
+	// Output:
+	// recovered: corrupt state
+	// disconnected panic - corrupt state
 }
 
 // Anyone holding a Line may ask its device to stop: a managed task has its
