@@ -1,13 +1,8 @@
 package backplane_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/backplane-go/backplane"
@@ -92,73 +87,4 @@ func TestWatchPanicPassThrough(t *testing.T) {
 	if err != nil || w.Value != 7 {
 		t.Fatalf("next Watch = %v, %v; want 7: the device must be idle again", w, err)
 	}
-}
-
-// envPassThrough makes the test binary run groupPassThroughChild instead
-// of the tests, for TestGroupPanicPassThroughCrashes.
-const envPassThrough = "BACKPLANE_TEST_PASSTHROUGH_CHILD"
-
-// TestGroupPanicPassThroughCrashes: a Group's task made
-// WithPanicPassThrough crashes the program with its panic, once its device
-// is down and the hooks were told, and the crash report shows where the
-// task panicked. The crash happens in a child process, the test binary run
-// again.
-func TestGroupPanicPassThroughCrashes(t *testing.T) {
-	if os.Getenv(envPassThrough) == "1" {
-		groupPassThroughChild()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestGroupPanicPassThroughCrashes$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envPassThrough+"=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-		t.Fatalf("child exited with %v, want a crash; stdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
-	}
-	out := stdout.String()
-	if !strings.Contains(out, "hook: disconnected: task panicked: pass-through boom") {
-		t.Errorf("the hook was not told before the crash; stdout:\n%s", out)
-	}
-	if strings.Contains(out, "Wait returned") {
-		t.Errorf("Wait returned: the panic was swallowed; stdout:\n%s", out)
-	}
-	report := stderr.String()
-	for _, want := range []string{"panic: pass-through boom", "passThroughTask"} {
-		if !strings.Contains(report, want) {
-			t.Errorf("crash report lacks %q:\n%s", want, report)
-		}
-	}
-}
-
-// passThroughTask panics; its name must appear in the crash report.
-//
-//go:noinline
-func passThroughTask(context.Context) error { panic("pass-through boom") }
-
-func groupPassThroughChild() {
-	p := backplane.New()
-	var dev backplane.DeviceID
-	ready := make(chan struct{})
-	backplane.AddHook(func(e backplane.Event) {
-		if e.Kind != backplane.EventDisconnected {
-			return // made in this goroutine, during Spawn, before dev is set
-		}
-		<-ready
-		if e.Device == dev && e.Fault != nil {
-			fmt.Printf("hook: disconnected: %s\n", strings.TrimPrefix(e.Fault.Error(), "backplane: "))
-		}
-	})
-	var g backplane.Group
-	l, err := g.Spawn(context.Background(), p, backplane.Notify, passThroughTask, backplane.WithPanicPassThrough())
-	if err != nil {
-		fmt.Println("spawn:", err)
-		os.Exit(0)
-	}
-	dev = l.ID()
-	close(ready)
-	err = g.Wait()
-	fmt.Println("Wait returned", err)
-	os.Exit(0)
 }

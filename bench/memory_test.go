@@ -31,7 +31,7 @@ func memN() int {
 //     of the devices; plain: one entry in a map keyed by pointer.
 //   - task: a device running Manage on a goroutine of its own, blocked in
 //     its task (B/task); backplane_owned: the same with a device made with
-//     backplane.Owned, as Group.Spawn and supervisors make theirs; plain: a
+//     bridge.Owned, as Group.Spawn and supervisors make theirs; plain: a
 //     bare goroutine blocked on a channel (B/goroutine), the floor a managed
 //     task is compared with.
 func BenchmarkMemory(b *testing.B) {
