@@ -52,6 +52,7 @@ type device struct {
 	net   bool     // the handle has the safety net, a finalizer; fixed at creation
 	spare bool     // task is an Owned device's first task context, made with it and unused
 	pass  bool     // made WithPanicPassThrough: a task's panic is re-raised; fixed at creation
+	gone  bool     // a task's panic is passing through (pass): its goroutine is crashing
 	links linkSet
 	slot  Message // the oldest pending message; the zero Message when the inbox is empty
 

@@ -183,10 +183,10 @@ func (d *device) enqueueLocked(m Message) {
 }
 
 // crashed returns the Crash the device recorded when it went down during a
-// managed task, or nil.
-func (d *device) crashed() *Crash {
+// managed task, or nil, and whether its task's panic is passing through.
+func (d *device) crashed() (c *Crash, gone bool) {
 	d.mu.Lock()
-	c := d.crash
+	c, gone = d.crash, d.gone
 	d.mu.Unlock()
-	return c
+	return c, gone
 }

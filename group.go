@@ -47,42 +47,30 @@ func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task 
 	g.running++
 	g.mu.Unlock()
 	go func() {
-		var err error
-		returned := false
-		defer func() {
-			if !returned {
-				// The task called runtime.Goexit, or its panic is passing
-				// through (WithPanicPassThrough): Manage took the device
-				// down and recorded why.
-				c := d.d.crashed()
-				if c != nil && c.Kind == CrashPanic && c.Fault != nil && c.Fault.Value != errGoexit {
-					// The panic crashes the program once this goroutine
-					// has unwound: Wait must not return in the meantime,
-					// as if the task had ended.
-					return
-				}
-				if c != nil {
-					err = c
-				}
-			}
-			g.done(err)
-		}()
-		// The outcome reaches the parent through the link, and Wait.
-		err = d.Manage(ctx, task)
-		returned = true
+		defer g.done(d)         // also on runtime.Goexit, and on a panic passing through
+		_ = d.Manage(ctx, task) // the outcome reaches the parent through the link, and Wait
 	}()
 	return d.Line(), nil
 }
 
-// done records that a task has ended with err, Manage's result.
-func (g *Group) done(err error) {
-	failed := err != nil
-	if c, ok := err.(*Crash); ok && c != nil && c.Fault == nil {
-		failed = false // a clean end: a shutdown request, a clean disconnect
+// done records that the task of d has ended. Manage recorded on the device
+// the Crash it returned (nil for a clean end), or that it took the device
+// down with on a runtime.Goexit or a panic passing through. done reads it
+// there rather than taking Manage's result, so that the goroutine's frames
+// stay as small as they were: the disconnect path runs on top of them, and
+// a task's goroutine starts with a small stack (see presize).
+func (g *Group) done(d *Device) {
+	c, gone := d.d.crashed()
+	if gone {
+		// A panic passing through (WithPanicPassThrough): it crashes the
+		// program once this goroutine has unwound. Wait must not return in
+		// the meantime, as if the task had ended.
+		return
 	}
+	failed := c != nil && c.Fault != nil // not a clean end: a shutdown request, a clean disconnect
 	g.mu.Lock()
 	if failed && g.err == nil {
-		g.err = err
+		g.err = c
 	}
 	g.running--
 	if g.running == 0 && g.idle != nil {
