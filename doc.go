@@ -29,7 +29,9 @@
 // once with a FaultCascade that keeps the root cause, and so on down the
 // chain, without waiting for any task to notice. The task's context is
 // cancelled with the Crash as its cause. [Group.Spawn] starts a goroutine
-// under a new managed device linked to a parent in one call.
+// under a new managed device linked to a parent in one call, and
+// [Group.Wait] waits for them and returns the first that failed, so that a
+// failure nobody watched does not vanish.
 //
 // # Panics
 //
@@ -50,7 +52,9 @@
 // original value, raised again while the panicking frames are still on the
 // stack, so a crash report shows where it happened. Under Manage it goes on
 // in the goroutine that called Manage, which may recover it; under
-// Group.Spawn that goroutine is the Group's, and the program crashes.
+// Group.Spawn that goroutine is the Group's, and the program crashes
+// (Group.Wait does not return for that task). Watch lets the panic out of
+// Watch, the device still connected.
 //
 // # Guarantees
 //
