@@ -107,6 +107,8 @@ func TestMessagesPrefixedOnce(t *testing.T) {
 	var g backplane.Group
 	_, errs["spawn nil task"] = g.Spawn(ctx, d, backplane.Monitor, nil)
 	errs["receive invalid"] = func() error { _, err := (*backplane.Device)(nil).Receive(ctx); return err }()
+	errs["link of zero lines"] = backplane.Line{}.Link(backplane.Line{}, backplane.Monitor)
+	errs["shutdown of the zero line"] = backplane.Line{}.Shutdown(backplane.DeviceID{})
 
 	// A task that returns an error of this package.
 	gone := backplane.New()

@@ -45,10 +45,17 @@ type LinkError struct {
 	Err  error    // the reason: one of the sentinel errors
 }
 
-// Error formats the failed operation, the two devices and the reason.
+// Error formats the failed operation, the two devices and the reason, e.g.
+// "backplane: link #3 -> #4: the other device has disconnected". A zero
+// DeviceID prints as "#0" (for From: outside any device); when both are
+// zero the devices are left out: "backplane: link: nil or zero-value
+// Device or Line".
 func (e *LinkError) Error() string {
 	if e == nil {
 		return "backplane: <nil LinkError>"
+	}
+	if e.From.IsZero() && e.To.IsZero() {
+		return fmt.Sprintf("backplane: %s: %v", e.Op, trimPrefix(e.Err))
 	}
 	return fmt.Sprintf("backplane: %s %v -> %v: %v", e.Op, e.From, e.To, trimPrefix(e.Err))
 }
