@@ -86,7 +86,7 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 			d.goexit(h)
 		}
 	}()
-	res, pf := h.runTask(tctx, task, part)
+	pf, res := h.runTask(tctx, task, part)
 	returned = true
 	crash := d.finishManaged(res, pf, part)
 	// What follows is repeated in runTask for a panic passing through,
@@ -152,7 +152,7 @@ func (d *device) drainLocked() *Crash {
 // the panic raised again from the deferred function, while the frames of
 // the panicking task are still on the stack: the program's crash report
 // then shows where the task panicked, marked "[recovered, repanicked]".
-func (h *Device) runTask(tctx *taskCtx, task func(context.Context) error, part bool) (err error, pf *Fault) {
+func (h *Device) runTask(tctx *taskCtx, task func(context.Context) error, part bool) (pf *Fault, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pf = &Fault{Kind: FaultPanic, Value: r, Stack: stack()}
@@ -169,7 +169,7 @@ func (h *Device) runTask(tctx *taskCtx, task func(context.Context) error, part b
 			}
 		}
 	}()
-	return task(tctx), nil
+	return nil, task(tctx)
 }
 
 // finishManaged ends a managed task that has returned.
