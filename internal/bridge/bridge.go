@@ -13,17 +13,25 @@
 // this repository (the root and the nested cluster, observer/prom, bench,
 // e2e and cmd/backplane-demo) are released together, under one version,
 // and each nested module requires the root at that same version; this
-// package changes only together with its callers, within one release. A
-// build that selects a root module newer or older than the one a nested
-// module was released with may fail to compile: upgrade them together.
+// package changes only together with its callers, within one release.
+//
+// A build may still select a root module newer than the one a nested
+// module was released with (minimal version selection allows it when
+// another dependency asks for the newer root), and then compiles the
+// nested module against this package of the newer root. To keep that
+// working, a release adds to this package freely but removes or changes a
+// name only once no nested module of the previous minor release uses it.
+// If a build fails to compile here all the same, upgrade the nested
+// modules to the root's version.
 //
 // # How it reaches the core
 //
 // The signatures below name the core's types, so this package imports the
 // core, which therefore cannot import it. The core leaves a value whose
 // methods are the plumbing in package handoff while it is initialised, and
-// this package asserts it, once, to the interface core; a mismatch between
-// the two fails at initialisation, not later.
+// this package asserts it, once, to the interface core. Both are in the
+// root module, so they always come from the same version; a mismatch made
+// while developing fails at initialisation, in every test, not later.
 package bridge
 
 import (
