@@ -78,7 +78,11 @@ func (m Message) From() DeviceID {
 }
 
 // Fault is the fault the sender disconnected with, or nil when it
-// disconnected cleanly or when the message is a Shutdown request.
+// disconnected cleanly or when the message is a Shutdown request. It is a
+// *Fault, read beside Kind and From for its fields (m.Fault().Kind); to
+// pass it on as an error, test it for nil first, since a nil *Fault in an
+// error variable is not a nil error (Device.Fault, which answers with an
+// error, has no such pitfall).
 func (m Message) Fault() *Fault {
 	if m.isShutdown() {
 		return nil
