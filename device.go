@@ -311,8 +311,12 @@ func (h *Device) Unlink(other Linkable, mode LinkMode) (bool, error) {
 
 // UnlinkFlush is Unlink that also removes, from this device's inbox, a
 // Disconnected message from other that is already queued (Erlang's
-// demonitor with the flush option). It reports true if it removed an active
-// edge or a queued notification.
+// demonitor with the flush option). Like Unlink, it reports whether it
+// removed an active edge: false when the edge had already fired, even if
+// it removed the queued notification, as demonitor(Ref, [flush, info])
+// returns false for a monitor that had fired. Either way, after it
+// returns, no Disconnected from other for the removed directions is in the
+// inbox or will be enqueued.
 func (h *Device) UnlinkFlush(other Linkable, mode LinkMode) (bool, error) {
 	return h.Line().unlink(other, mode, true)
 }

@@ -176,8 +176,11 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 		removed = removed || bm&mode.flip()&Monitor != 0
 		b.links.set(a, bm&^mode.flip())
 	}
-	if flush && mode&Monitor != 0 && a.removeDisconnected(b) {
-		removed = true
+	if flush && mode&Monitor != 0 {
+		// The flushed message is not an active edge: it does not change
+		// the report (rule 6), as demonitor(Ref, [flush, info]) returns
+		// false for a monitor that had fired.
+		a.removeDisconnected(b)
 	}
 	unlockPair(a, b)
 	if removed {

@@ -196,16 +196,16 @@ func (m *mmModel) link(a, b int, mode LinkMode) error {
 	return nil
 }
 
-// unlink returns the result, whether the result is open (a flush of a
-// message a Manage may have consumed), and the error.
-func (m *mmModel) unlink(a, b int, mode LinkMode, flush bool) (removed, open bool, err error) {
+// unlink returns the result (whether an active edge was removed: a flush
+// does not change it, rule 6) and the error.
+func (m *mmModel) unlink(a, b int, mode LinkMode, flush bool) (removed bool, err error) {
 	switch {
 	case a < 0 || b < 0:
-		return false, false, ErrInvalid
+		return false, ErrInvalid
 	case a == b:
-		return false, false, ErrSelfLink
+		return false, ErrSelfLink
 	case !mode.valid():
-		return false, false, ErrBadMode
+		return false, ErrBadMode
 	}
 	A, B := m.devs[a], m.devs[b]
 	if A.alive {
@@ -221,16 +221,14 @@ func (m *mmModel) unlink(a, b int, mode LinkMode, flush bool) (removed, open boo
 	if flush && mode&Monitor != 0 {
 		for i, e := range A.inbox {
 			if e.kind == Disconnected && e.src == b {
+				// Flushed, whether or not Manage had taken it: the
+				// result names the edge alone (rule 6).
 				A.inbox = slices.Delete(A.inbox, i, i+1)
-				if e.opt {
-					open = !removed
-				}
-				removed = true
 				break
 			}
 		}
 	}
-	return removed, open, nil
+	return removed, nil
 }
 
 func (m *mmModel) enqueue(p int, msg mmMsg) {
@@ -745,7 +743,7 @@ func mtCheck(r *mtRun) []string {
 			fail("%v succeeded on a device already seen down", rc)
 		case k == mtDisconnect && rc.err == nil && downAt[a] < rc.t0:
 			fail("%v succeeded on a device already seen down", rc)
-		case k == mtUnlink && rc.ok && rc.op.mode != Peer && rc.op.mode.valid():
+		case (k == mtUnlink || k == mtUnlinkFlush) && rc.ok && rc.op.mode != Peer && rc.op.mode.valid():
 			for _, e := range mtEdges(a, b, rc.op.mode) {
 				if doneAt[e[0]] < rc.t0 {
 					fail("%v returned true after the notifier's disconnect had returned", rc)
@@ -774,6 +772,11 @@ func mtCheck(r *mtRun) []string {
 			if msg := mtWantLinkErr(rc, "unlink"); msg != "" {
 				fail("%s", msg)
 				continue
+			}
+			if rc.err == nil && !rc.ok && rc.op.kind == mtUnlinkFlush && rc.op.mode&Monitor != 0 {
+				// No active edge removed, but a notification of b's that
+				// was queued may have been flushed (rule 6).
+				unMaybe[edge{b, a}]++
 			}
 			if rc.err != nil || !rc.ok {
 				continue
