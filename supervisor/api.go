@@ -81,49 +81,59 @@ type reply struct {
 	counts   Counts
 }
 
-// call hands q to the current run and waits for the answer. It waits for
-// a first run to start; once the supervisor has run, a call while it is
-// not running fails with ErrNotRunning.
+// call hands q to the current run and waits for its answer. With no
+// current run (before Serve, or after it returned) it fails at once with
+// ErrNotServing. A call made while Serve is still starting its initial
+// children waits for them to start, as the loop answers only then.
 func (s *Supervisor) call(ctx context.Context, q *request) (reply, error) {
 	if !s.usable() {
 		return reply{}, errUnusable
 	}
 	if ctx == nil {
-		return reply{}, &backplane.DeviceError{Op: "call", Err: backplane.ErrNilArg}
+		return reply{}, &nilContextError{op: q.op.String()}
 	}
 	if ctx.Err() != nil {
 		return reply{}, context.Cause(ctx)
 	}
+	s.mu.Lock()
+	r := s.cur
+	s.mu.Unlock()
+	if r == nil {
+		return reply{}, ErrNotServing
+	}
 	q.reply = make(chan reply, 1)
-	for {
-		s.mu.Lock()
-		r, ran := s.cur, s.ran
-		s.mu.Unlock()
-		if r == nil {
-			if ran {
-				return reply{}, ErrNotRunning
-			}
-			select {
-			case <-s.first:
-				continue
-			case <-ctx.Done():
-				return reply{}, context.Cause(ctx)
-			}
-		}
+	select {
+	case r.reqs <- q:
 		select {
-		case r.reqs <- q:
-			select {
-			case a := <-q.reply:
-				return a, a.err
-			case <-ctx.Done():
-				return reply{}, context.Cause(ctx)
-			}
-		case <-r.quit:
-			// That run ended (detached before quit closed); look again.
+		case a := <-q.reply:
+			return a, a.err
 		case <-ctx.Done():
 			return reply{}, context.Cause(ctx)
 		}
+	case <-r.quit:
+		return reply{}, ErrNotServing
+	case <-ctx.Done():
+		return reply{}, context.Cause(ctx)
 	}
+}
+
+// String names the call, for error messages.
+func (o reqOp) String() string {
+	switch o {
+	case opAdd:
+		return "add child"
+	case opTerminate:
+		return "terminate child"
+	case opRestart:
+		return "restart child"
+	case opDelete:
+		return "delete child"
+	case opChildren:
+		return "children"
+	case opCount:
+		return "count"
+	}
+	return "call"
 }
 
 // AddChild adds a child and starts it, after the children already there.

@@ -17,7 +17,7 @@ func TestRuntimeAPI(t *testing.T) {
 		sup := mustNew(t, rec.option(), supervisor.WithChildren(supervisor.ChildSpec{ID: "a", Service: newWorker()}))
 		s := serve(sup)
 
-		// Calls made before the supervisor runs wait for it.
+		// serve returns once the supervisor is Ready: the API answers.
 		if id, err := sup.AddChild(ctx, supervisor.ChildSpec{ID: "b", Service: newWorker(), Restart: supervisor.Transient}); err != nil || id != "b" {
 			t.Fatalf("AddChild: %q %v", id, err)
 		}
@@ -93,7 +93,7 @@ func TestRuntimeAPI(t *testing.T) {
 			t.Errorf("Count with cancelled ctx: %v", err)
 		}
 		stop(t, sup, s)
-		if _, err := sup.Count(ctx); !errors.Is(err, supervisor.ErrNotRunning) {
+		if _, err := sup.Count(ctx); !errors.Is(err, supervisor.ErrNotServing) {
 			t.Errorf("Count after stop: %v", err)
 		}
 		if !sup.Line().IsZero() {
@@ -173,7 +173,7 @@ func TestZeroSupervisor(t *testing.T) {
 		if _, err := sup.Count(ctx); !errors.As(err, &ce) {
 			t.Errorf("Count: %v", err)
 		}
-		if !sup.Line().IsZero() || sup.Name() != "" || sup.WaitAbandoned(ctx) != nil {
+		if !sup.Line().IsZero() || sup.Name() != "" || sup.WaitAbandoned(ctx) != nil || sup.Ready() != nil {
 			t.Error("accessors")
 		}
 	}

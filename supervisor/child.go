@@ -165,7 +165,9 @@ func (r *run) remove(c *child) {
 }
 
 // startProc starts a new generation of c and waits until it has started
-// (or failed to). On success c is running.
+// (or failed to). On success c is running. If its Start returned
+// ErrIgnore, it returns ErrIgnore itself and c is stopped: the caller
+// keeps it or removes it (see ignored).
 func (r *run) startProc(c *child) error {
 	dev, err := r.newDevice(c)
 	if err != nil {
@@ -191,6 +193,9 @@ func (r *run) startProc(c *child) error {
 		// Disconnected message is handled later.
 		e, _ := r.awaitExit(p, Infinity)
 		r.idle(e)
+		if err == ErrIgnore {
+			c.state = ChildStopped // not running, not to be restarted
+		}
 		return err
 	}
 	c.cur = p
@@ -346,6 +351,12 @@ func (r *run) serve(ctx context.Context, p *proc) error {
 	svc := p.c.spec.Service
 	if st := p.c.starter; st != nil {
 		if err := st.Start(ctx); err != nil {
+			if errors.Is(err, ErrIgnore) {
+				// Started, with nothing to run: the device ends cleanly.
+				p.signalled = true
+				p.started <- ErrIgnore
+				return nil
+			}
 			return err
 		}
 	}
@@ -382,4 +393,15 @@ func (r *run) release(c *child) {
 func faultOf(dev *backplane.Device) *backplane.Fault {
 	f, _ := dev.Fault().(*backplane.Fault)
 	return f
+}
+
+// ignored records that c's start was ignored (ErrIgnore): it stays known
+// as stopped, or is removed if it is Temporary or its supervisor is
+// Dynamic, as OTP does with a start function that returns ignore.
+func (r *run) ignored(c *child) {
+	if c.spec.Restart == Temporary || r.cfg.strategy == Dynamic {
+		r.remove(c)
+		return
+	}
+	c.state = ChildStopped
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/backplane-go/backplane"
@@ -17,12 +18,28 @@ var (
 	ErrAlreadyExists = errors.New("supervisor: a child with this ID already exists")
 
 	// ErrRunning reports a RestartChild or DeleteChild on a child that is
-	// running or waiting to be restarted: terminate it first.
+	// running: terminate it first (OTP's {error, running}).
 	ErrRunning = errors.New("supervisor: child is running")
 
-	// ErrNotRunning reports a run-time call on a supervisor that has run
-	// and is not running any more.
-	ErrNotRunning = errors.New("supervisor: supervisor is not running")
+	// ErrRestarting reports a RestartChild or DeleteChild on a child that
+	// is waiting to be restarted (a backoff, or a retry after a failed
+	// start): terminate it first (OTP's {error, restarting}).
+	ErrRestarting = errors.New("supervisor: child is waiting to be restarted")
+
+	// ErrNotServing reports a run-time call (AddChild, TerminateChild,
+	// RestartChild, DeleteChild, Children, Count) on a supervisor that is
+	// not being served: before Serve was called, or after it returned. It
+	// is returned at once; Ready says when a supervisor serves.
+	ErrNotServing = errors.New("supervisor: supervisor is not serving")
+
+	// ErrIgnore is returned by a Starter's Start (errors.Is matches it) to
+	// say that the child is not to run, as OTP's start function returning
+	// ignore: the start succeeds without a running child. The child stays
+	// in the supervisor's list as stopped and is not restarted; it is
+	// removed instead if it is Temporary or its supervisor's strategy is
+	// Dynamic. RestartChild may start it later. Returned by Serve, it is
+	// an ordinary error.
+	ErrIgnore = errors.New("supervisor: child ignored")
 
 	// ErrAlreadyRunning is returned by Serve when the supervisor is already
 	// being served: a Supervisor runs once at a time.
@@ -55,7 +72,7 @@ type StartError struct {
 
 // Error names the supervisor, the child and the reason.
 func (e *StartError) Error() string {
-	return fmt.Sprintf("supervisor: %s: child %q failed to start: %v", e.Supervisor, e.Child, e.Err)
+	return fmt.Sprintf("supervisor: child %q of %q failed to start: %s", e.Child, e.Supervisor, describe(e.Err))
 }
 
 // Unwrap returns the reason.
@@ -75,9 +92,9 @@ type RestartLimitError struct {
 
 // Error names the supervisor, the limit and the child that exceeded it.
 func (e *RestartLimitError) Error() string {
-	s := fmt.Sprintf("supervisor: %s: more than %d restarts in %v (last: child %q", e.Supervisor, e.MaxRestarts, e.Period, e.Child)
+	s := fmt.Sprintf("supervisor: %q gave up: more than %d restarts in %v (last: child %q", e.Supervisor, e.MaxRestarts, e.Period, e.Child)
 	if e.Fault != nil {
-		s += ": " + e.Fault.Error()
+		s += ": " + describe(e.Fault)
 	}
 	return s + ")"
 }
@@ -105,3 +122,21 @@ func (e *ConfigError) Error() string {
 	}
 	return fmt.Sprintf("supervisor: invalid child %q: %s", e.Child, e.Reason)
 }
+
+// describe renders a cause inside a message of this package: without the
+// "backplane: " prefix of the core's errors, so that a message names its
+// package once.
+func describe(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "backplane: ")
+}
+
+// nilContextError reports a nil context given to a method of this
+// package. It matches backplane.ErrNilArg.
+type nilContextError struct{ op string }
+
+func (e *nilContextError) Error() string { return "supervisor: " + e.op + ": nil context" }
+
+func (e *nilContextError) Unwrap() error { return backplane.ErrNilArg }

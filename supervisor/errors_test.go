@@ -16,7 +16,7 @@ func TestErrorStrings(t *testing.T) {
 		err  error
 		want []string
 	}{
-		{&supervisor.StartError{Supervisor: "s", Child: "c", Err: errBoom}, []string{"supervisor: s", `"c"`, "boom"}},
+		{&supervisor.StartError{Supervisor: "s", Child: "c", Err: errBoom}, []string{`supervisor: child "c" of "s"`, "boom"}},
 		{&supervisor.RestartLimitError{Supervisor: "s", MaxRestarts: 3, Period: time.Second, Child: "c", Fault: f}, []string{"more than 3 restarts in 1s", `"c"`, "boom"}},
 		{&supervisor.RestartLimitError{Supervisor: "s", Child: "c"}, []string{`"c"`}},
 		{&supervisor.ConfigError{Reason: "r"}, []string{"invalid option: r"}},

@@ -95,6 +95,7 @@ func ExampleSupervisor_AddChild() {
 	sup, _ := supervisor.New(supervisor.WithStrategy(supervisor.Dynamic))
 	done := make(chan error)
 	go func() { done <- sup.Serve(context.Background()) }()
+	<-sup.Ready() // the run-time API answers once the supervisor serves
 
 	ctx := context.Background()
 	for range 3 {

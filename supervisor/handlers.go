@@ -23,7 +23,12 @@ func (r *run) add(spec ChildSpec) (string, error) {
 	}
 	c := &child{spec: spec}
 	r.push(c)
-	if err := r.startProc(c); err != nil {
+	err := r.startProc(c)
+	if err == ErrIgnore {
+		r.ignored(c)
+		return spec.ID, nil
+	}
+	if err != nil {
 		r.emitStartFailed(c, err)
 		r.remove(c)
 		return "", &StartError{Supervisor: r.cfg.name, Child: spec.ID, Err: err}
@@ -65,8 +70,14 @@ func (r *run) restartByAPI(id string) error {
 		return fmt.Errorf("%w: %q", ErrNotFound, id)
 	case c.state == ChildRunning:
 		return fmt.Errorf("%w: %q", ErrRunning, id)
+	case c.state == ChildRestarting:
+		return fmt.Errorf("%w: %q", ErrRestarting, id)
 	}
-	if err := r.startProc(c); err != nil {
+	err := r.startProc(c)
+	if err == ErrIgnore {
+		return nil // still stopped: OTP's {ok, undefined}
+	}
+	if err != nil {
 		r.emitStartFailed(c, err)
 		return &StartError{Supervisor: r.cfg.name, Child: id, Err: err}
 	}
@@ -83,6 +94,8 @@ func (r *run) delete(id string) error {
 	switch {
 	case !ok:
 		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	case c.state == ChildRestarting:
+		return fmt.Errorf("%w: %q", ErrRestarting, id)
 	case c.state != ChildStopped:
 		return fmt.Errorf("%w: %q", ErrRunning, id)
 	}

@@ -81,24 +81,38 @@ func pendingAny(g []*child) bool {
 }
 
 // startGroup starts the children of g still waiting for a restart, in
-// order. If one fails, those it started are stopped again, in reverse
-// order, and a retry is queued: the loop handles it after whatever else is
-// waiting, and counts it against the intensity, so a child that keeps
-// failing to start ends in the restart limit, never in a blocked loop.
+// order. A child whose Start returns ErrIgnore stays stopped. If one, Ck,
+// fails to start, a retry is queued, as OTP's try_again: under
+// RestForOne it retries from Ck, the children before it staying up
+// (those after it were stopped by the group restart and wait for it);
+// under OneForAll those it started are stopped again, in reverse order,
+// and the whole group is retried. The loop handles the retry after
+// whatever else is waiting, and counts it against the intensity, so a
+// child that keeps failing to start ends in the restart limit, never in a
+// blocked loop.
 func (r *run) startGroup(g []*child, reason string, fault *backplane.Fault) {
 	for i, x := range g {
 		if x.removed || x.state != ChildRestarting {
 			continue
 		}
-		if err := r.startProc(x); err != nil {
+		err := r.startProc(x)
+		if err == ErrIgnore {
+			r.ignored(x)
+			continue
+		}
+		if err != nil {
 			r.emitStartFailed(x, err)
-			for j := i - 1; j >= 0; j-- {
-				if y := g[j]; !y.removed && y.cur != nil {
-					r.stopProc(y.cur)
-					y.state = ChildRestarting
+			retry := g[i:]
+			if r.cfg.strategy == OneForAll {
+				retry = g
+				for j := i - 1; j >= 0; j-- {
+					if y := g[j]; !y.removed && y.cur != nil {
+						r.stopProc(y.cur)
+						y.state = ChildRestarting
+					}
 				}
 			}
-			r.later.add(deadline{at: time.Now(), group: g, retry: true, reason: reason, fault: fault})
+			r.later.add(deadline{at: time.Now(), group: retry, retry: true, reason: reason, fault: fault})
 			return
 		}
 		r.emitStarted(x, true)

@@ -71,6 +71,7 @@ type run struct {
 	autoID   uint64
 
 	finished bool
+	served   bool // its initial children started; guarded by s.mu
 	result   error
 }
 
@@ -172,7 +173,12 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 		r.push(&child{spec: s.cfg.children[i]})
 	}
 	for c := r.head; c != nil; c = c.next {
-		if err := r.startProc(c); err != nil {
+		err := r.startProc(c)
+		if err == ErrIgnore {
+			r.ignored(c) // its links to the next child are kept
+			continue
+		}
+		if err != nil {
 			r.emitStartFailed(c, err)
 			serr := &StartError{Supervisor: s.cfg.name, Child: c.spec.ID, Err: err}
 			c.state = ChildStopped
@@ -183,6 +189,7 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 		}
 		r.emitStarted(c, false)
 	}
+	s.serving(r)
 	signal(nil)
 	r.loop(ctx)
 	return r.result

@@ -119,6 +119,11 @@ func (s *ChildSpec) hasStart() bool {
 	return s.isSupervisor()
 }
 
+func isNilFunc(svc Service) bool {
+	f, ok := svc.(Func)
+	return ok && f == nil
+}
+
 func isUnusableSupervisor(svc Service) bool {
 	sup, ok := svc.(*Supervisor)
 	return ok && !sup.usable()
@@ -145,6 +150,8 @@ func (s *ChildSpec) check(c *config) error {
 		return bad("empty ID")
 	case s.Service == nil:
 		return bad("nil Service")
+	case isNilFunc(s.Service):
+		return bad("nil Func")
 	case isUnusableSupervisor(s.Service):
 		return bad("nil or zero *Supervisor (make it with New)")
 	case s.Restart > Temporary:

@@ -189,7 +189,7 @@ func TestMessagesDuringGroupStop(t *testing.T) {
 		if !errors.As(err, &crash) || crash.Kind != backplane.CrashPowerOff {
 			t.Fatalf("Serve: %v", err)
 		}
-		if err := <-counted; err != nil && !errors.Is(err, supervisor.ErrNotRunning) {
+		if err := <-counted; err != nil && !errors.Is(err, supervisor.ErrNotServing) {
 			t.Errorf("Count: %v", err)
 		}
 		equal(t, "events", rec.log(), []string{
@@ -222,7 +222,7 @@ func TestShutdownDuringStart(t *testing.T) {
 			supervisor.ChildSpec{ID: "a", Service: newWorker()},
 			supervisor.ChildSpec{ID: "slow", Service: slow},
 			supervisor.ChildSpec{ID: "c", Service: newWorker()}))
-		s := serve(sup)
+		s := serveAsync(sup)
 		synctest.Wait()
 		if err := sup.Line().Shutdown(backplane.DeviceID{}); err != nil {
 			t.Fatal(err)

@@ -30,8 +30,7 @@ type Supervisor struct {
 
 	mu        sync.Mutex
 	cur       *run          // the current run; nil when not served
-	ran       bool          // a run has attached at least once
-	first     chan struct{} // closed when the first run attaches
+	ready     chan struct{} // the current or next run's: closed once it serves
 	abandoned []chan struct{}
 }
 
@@ -64,7 +63,7 @@ func New(opts ...Option) (*Supervisor, error) {
 		return nil, err
 	}
 	cfg.children = append([]ChildSpec(nil), cfg.children...)
-	return &Supervisor{cfg: cfg, made: true, first: make(chan struct{})}, nil
+	return &Supervisor{cfg: cfg, made: true, ready: make(chan struct{})}, nil
 }
 
 // errUnusable is returned by every method of a nil or zero Supervisor.
@@ -117,7 +116,7 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 		return errUnusable
 	}
 	if ctx == nil {
-		return &backplane.DeviceError{Op: "serve", Err: backplane.ErrNilArg}
+		return &nilContextError{op: "serve"}
 	}
 	dev := backplane.New(backplane.WithName(s.cfg.name))
 	defer dev.Drop()
@@ -200,6 +199,32 @@ func (s *Supervisor) addAbandoned(done chan struct{}) {
 	s.mu.Unlock()
 }
 
+// Ready returns a channel closed once the supervisor serves: Serve has
+// started its initial children (OTP's start_link returns then) and its
+// run-time API answers. While it is not served, the channel returned is
+// that of the next Serve; when that Serve returns, having served or failed
+// to start its children, a call to Ready returns a new channel, for the
+// Serve after it. So a caller that starts Serve in a goroutine waits for
+// Ready or for Serve's result:
+//
+//	go func() { errc <- sup.Serve(ctx) }()
+//	select {
+//	case <-sup.Ready(): // serving: the run-time API answers
+//	case err := <-errc: // failed to start its children, or already ended
+//	}
+//
+// A nested supervisor is ready each time its parent has (re)started it.
+// Ready never blocks; for a nil or zero Supervisor it returns a nil
+// channel, which is never ready.
+func (s *Supervisor) Ready() <-chan struct{} {
+	if !s.usable() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready
+}
+
 // attach makes r the current run; it fails if another run is current.
 func (s *Supervisor) attach(r *run) bool {
 	s.mu.Lock()
@@ -208,19 +233,30 @@ func (s *Supervisor) attach(r *run) bool {
 		return false
 	}
 	s.cur = r
-	if !s.ran {
-		s.ran = true
-		close(s.first)
-	}
 	return true
 }
 
+// serving records that r, the current run, has started its initial
+// children: Ready's channel closes.
+func (s *Supervisor) serving(r *run) {
+	s.mu.Lock()
+	if s.cur == r {
+		r.served = true
+		close(s.ready)
+	}
+	s.mu.Unlock()
+}
+
 // detach ends the current run r, before its quit channel closes, so that a
-// caller that sees quit closed finds no current run.
+// caller that sees quit closed finds no current run. If r was ready, the
+// next run gets a new Ready channel.
 func (s *Supervisor) detach(r *run) {
 	s.mu.Lock()
 	if s.cur == r {
 		s.cur = nil
+		if r.served {
+			s.ready = make(chan struct{})
+		}
 	}
 	s.mu.Unlock()
 }

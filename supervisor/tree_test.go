@@ -161,7 +161,7 @@ func TestContextCancel(t *testing.T) {
 			t.Fatalf("Serve: %v", err)
 		}
 		equal(t, "events", rec.log(), []string{"started a", "started b", "stopped b", "stopped a"})
-		if _, err := sup.Children(context.Background()); !errors.Is(err, supervisor.ErrNotRunning) {
+		if _, err := sup.Children(context.Background()); !errors.Is(err, supervisor.ErrNotServing) {
 			t.Errorf("Children after stop: %v", err)
 		}
 	})
