@@ -2,9 +2,12 @@ package supervisor_test
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/backplane-go/backplane"
@@ -134,4 +137,57 @@ func TestRestartKeepsOldContext(t *testing.T) {
 		t.Errorf("running on %v, want %v", cur, l2)
 	}
 	stop(t, sup, s)
+}
+
+// TestInPlaceSwitch: with the in-place path on, a child that fails while
+// its supervisor is idle is restarted by its own goroutine (the restart's
+// event comes from restartInPlace); with it off
+// (BACKPLANE_SUPERVISOR_INPLACE=off), by the loop, always. The suite runs
+// both ways in CI; this test shows that the switch does switch.
+func TestInPlaceSwitch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const fails = 20
+		var inPlace, restarts atomic.Int64
+		w := newWorker()
+		sup := mustNew(t, supervisor.WithIntensity(10*fails, time.Hour),
+			supervisor.WithEventHook(func(e supervisor.Event) {
+				if e.Type() == supervisor.EventChildRestarted {
+					restarts.Add(1)
+					if calledFrom("restartInPlace") {
+						inPlace.Add(1)
+					}
+				}
+			}),
+			supervisor.WithChildren(supervisor.ChildSpec{ID: "w", Service: w}))
+		s := serve(sup)
+		for range fails {
+			synctest.Wait() // the loop is idle
+			w.fail()
+		}
+		synctest.Wait()
+		want := int64(0)
+		if supervisor.InPlace() {
+			want = fails
+		}
+		if restarts.Load() != fails || inPlace.Load() != want {
+			t.Errorf("%d restarts, %d in place; want %d, %d (in place on: %v)", restarts.Load(), inPlace.Load(), fails, want, supervisor.InPlace())
+		}
+		stop(t, sup, s)
+	})
+}
+
+// calledFrom reports whether a function whose name ends in name is on the
+// caller's stack.
+func calledFrom(name string) bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, "."+name) {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }

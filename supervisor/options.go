@@ -149,11 +149,15 @@ func WithAutoShutdown(a AutoShutdown) Option {
 
 // WithEventHook installs the one function that receives the supervisor's
 // events. It is called synchronously, one call at a time and in order,
-// from the supervisor's own goroutine or, for a child that failed and is
-// restarted at once, from that child's goroutine while the supervisor's
-// loop is idle; never under a lock of the backplane. It must be quick,
-// must not block, and must not call the supervisor's run-time API (which
-// would wait for the supervisor, itself waiting for the hook).
+// under the lock of the supervisor's run (a mutex of this package; never
+// a lock of the backplane core, so the hook may use devices and Lines):
+// from the supervisor's own goroutine, which holds that lock whenever it
+// is not waiting for something to do, or, for a child that failed and is
+// restarted at once in place, from that child's goroutine, which holds the
+// same lock for the restart. So it must be quick and must not block: the
+// supervisor, and every restart, waits for it. It must not call the
+// supervisor's run-time API, which waits for the loop, itself waiting for
+// the hook.
 func WithEventHook(h func(Event)) Option {
 	return optionFunc(func(c *config) { c.hook = h })
 }

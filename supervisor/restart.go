@@ -275,14 +275,23 @@ func (h *graceHeap) Pop() any {
 	return p
 }
 
+// inPlaceOff switches the in-place restart off: every restart then goes
+// through the loop. It is set only by the tests, before any supervisor
+// runs, and never changes while one does.
+var inPlaceOff bool
+
 // inPlace reports whether p, once its task has returned, may be restarted
 // in place by its runner: a worker with no start step, which a restart
 // replaces alone (OneForOne, Dynamic), at once (no backoff), under a
 // supervisor that allows restarts at all. Whether it is, restartInPlace
 // decides when the time comes.
+//
+// The whole test suite also runs with the in-place path switched off
+// (inPlaceOff, set by the tests from BACKPLANE_SUPERVISOR_INPLACE=off; see
+// .ci/run), so that both paths are held to the same tests.
 func (r *run) inPlace(p *proc) bool {
 	c := p.c
-	return (r.cfg.strategy == OneForOne || r.cfg.strategy == Dynamic) &&
+	return !inPlaceOff && (r.cfg.strategy == OneForOne || r.cfg.strategy == Dynamic) &&
 		r.cfg.backoffMax <= 0 && r.cfg.maxRestarts > 0 &&
 		c.spec.Restart != Temporary && p.started == nil
 }
