@@ -16,10 +16,11 @@ const (
 	// supervisor is waiting for the task to return).
 	ChildRunning ChildState = iota + 1
 	// ChildRestarting: it ended and a restart is pending (backoff, or a
-	// retry after a failed start).
+	// retry after a failed start); OTP's restarting.
 	ChildRestarting
 	// ChildStopped: it is not running and will not be restarted unless
-	// RestartChild is called.
+	// RestartChild is called (OTP's undefined): it ended and is not to be
+	// restarted, was terminated, or its Start returned ErrIgnore.
 	ChildStopped
 )
 
@@ -136,15 +137,19 @@ func (o reqOp) String() string {
 	return "call"
 }
 
-// AddChild adds a child and starts it, after the children already there.
-// It returns the child's ID, generated under the Dynamic strategy when
-// spec.ID is empty. It fails with a *ConfigError for an invalid spec,
-// ErrAlreadyExists for an ID in use, and a *StartError if the child failed
-// to start, in which case it is not added.
+// AddChild adds a child and starts it, after the children already there
+// (OTP's start_child). It returns the child's ID, generated under the
+// Dynamic strategy when spec.ID is empty. It fails with a *ConfigError for
+// an invalid spec, ErrAlreadyExists for an ID in use, and a *StartError if
+// the child failed to start, in which case it is not added. A child whose
+// Start returns ErrIgnore is added as stopped, or not added if it is
+// Temporary or the strategy is Dynamic; either way AddChild returns its ID
+// and no error, as OTP's start_child returns {ok, undefined}.
 //
 // It blocks until the child has started (its Starter.Start, or a nested
 // supervisor's own start, has returned) or ctx is done; returning early
-// does not cancel the addition.
+// does not cancel the addition. Before Serve, or after it returned, it
+// fails at once with ErrNotServing (see Ready).
 func (s *Supervisor) AddChild(ctx context.Context, spec ChildSpec) (string, error) {
 	a, err := s.call(ctx, &request{op: opAdd, spec: spec})
 	return a.id, err
@@ -155,38 +160,50 @@ func (s *Supervisor) AddChild(ctx context.Context, spec ChildSpec) (string, erro
 // supervisor, is then removed; any other stays known as stopped, for
 // RestartChild or DeleteChild. It fails with ErrNotFound, or with an error
 // matching ErrAbandoned if the child had to be abandoned. Terminating a
-// stopped child is a no-op. It blocks until the child is stopped or
-// abandoned, or ctx is done.
+// stopped child is a no-op; terminating one waiting for a restart cancels
+// the restart. It blocks until the child is stopped or abandoned, or ctx
+// is done. Before Serve, or after it returned, it fails at once with
+// ErrNotServing.
 func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
 	_, err := s.call(ctx, &request{op: opTerminate, id: id})
 	return err
 }
 
-// RestartChild starts again a child that is stopped (or waiting for a
-// restart). It fails with ErrNotFound, ErrRunning if the child is running,
-// a *StartError if it failed to start, and errors.ErrUnsupported under the
-// Dynamic strategy. It blocks until the child has started, or ctx is done.
+// RestartChild starts again a child that is stopped (OTP's
+// restart_child). It fails with ErrNotFound, ErrRunning if the child is
+// running, ErrRestarting if it is waiting for a restart, a *StartError if
+// it failed to start, and errors.ErrUnsupported under the Dynamic
+// strategy. If the child's Start returns ErrIgnore, the child stays
+// stopped and RestartChild returns nil. It blocks until the child has
+// started, or ctx is done. Before Serve, or after it returned, it fails
+// at once with ErrNotServing.
 func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
 	_, err := s.call(ctx, &request{op: opRestart, id: id})
 	return err
 }
 
-// DeleteChild forgets a stopped child. It fails with ErrNotFound,
-// ErrRunning if the child is running or waiting for a restart, and
-// errors.ErrUnsupported under the Dynamic strategy (whose stopped children
-// are removed already).
+// DeleteChild forgets a stopped child (OTP's delete_child). It fails with
+// ErrNotFound, ErrRunning if the child is running, ErrRestarting if it is
+// waiting for a restart, and errors.ErrUnsupported under the Dynamic
+// strategy (whose stopped children are removed already). Before Serve, or
+// after it returned, it fails at once with ErrNotServing.
 func (s *Supervisor) DeleteChild(ctx context.Context, id string) error {
 	_, err := s.call(ctx, &request{op: opDelete, id: id})
 	return err
 }
 
-// Children lists the children in start order, with their state.
+// Children lists the children in start order, with their state (OTP's
+// which_children): a stopped child, including one whose Start returned
+// ErrIgnore, has the zero Line (OTP's undefined). Before Serve, or after
+// it returned, it fails at once with ErrNotServing.
 func (s *Supervisor) Children(ctx context.Context) ([]ChildInfo, error) {
 	a, err := s.call(ctx, &request{op: opChildren})
 	return a.children, err
 }
 
-// Count counts the children (OTP's count_children).
+// Count counts the children (OTP's count_children): Specs counts every
+// known child, Active those running. Before Serve, or after it returned,
+// it fails at once with ErrNotServing.
 func (s *Supervisor) Count(ctx context.Context) (Counts, error) {
 	a, err := s.call(ctx, &request{op: opCount})
 	return a.counts, err

@@ -47,7 +47,9 @@
 // once and every retry of a failed start counting again. A restart can
 // wait for a jittered exponential backoff ([WithBackoff]); the supervisor
 // keeps handling its messages meanwhile, and a restart whose start fails is
-// retried through its loop, never by blocking it.
+// retried through its loop, never by blocking it. As in OTP, when a group
+// restart fails to start a child, RestForOne retries from that child (the
+// siblings before it stay up) and OneForAll restarts the whole group again.
 //
 // A child that fails while its supervisor has nothing else to do is
 // restarted at once by its own goroutine, which takes the supervisor's
@@ -57,7 +59,9 @@
 // RestForOne), a backoff, a child with a start step (a [Starter] or a
 // nested supervisor), a restart past the intensity, a child being stopped
 // or whose device went down under it, and any restart while the loop is
-// busy or has exits, messages or deadlines waiting, which come first.
+// busy or has exits, messages or deadlines waiting, which come first. The
+// whole test suite runs twice in CI, the second time with the in-place
+// path switched off, so that both paths are held to the same tests.
 //
 // # Stopping, and what Go cannot do
 //
@@ -85,6 +89,22 @@
 // it before starting the next child (a nested supervisor is started when
 // its own children are). If a child fails to start, those already started
 // are stopped in reverse order and Serve returns a *[StartError] naming it.
+// A Start that returns [ErrIgnore] (OTP's ignore) starts nothing: the
+// child stays known as stopped, is not restarted, and
+// [Supervisor.RestartChild] may start it later.
+//
+// Once its children have started, the supervisor serves: [Supervisor.Ready]
+// is closed and the run-time API answers (OTP's start_link returns then).
+// Before Serve, and after it returned, every run-time call fails at once
+// with [ErrNotServing]:
+//
+//	go func() { errc <- sup.Serve(ctx) }()
+//	select {
+//	case <-sup.Ready():
+//		id, err := sup.AddChild(ctx, spec)
+//		...
+//	case err := <-errc: // its children failed to start
+//	}
 //
 // # Auto-shutdown
 //
@@ -99,9 +119,18 @@
 // [ChildRestarted], [ChildExited] (with the child's fault),
 // [ChildStartFailed], [ChildAbandoned], [RestartLimitReached] and
 // [AutoShutdownTriggered]. Each offers Type, String and Map, so that the
-// same stream feeds logs, metrics and an observer. Events name a child's
+// same stream feeds logs, metrics and an observer. The hook runs under
+// the lock of the supervisor's run, never under a lock of the backplane
+// core (see [WithEventHook]). Events name a child's
 // run by its ID, device and generation: a device is never reused, so a
 // stale notification can never be taken for a newer run.
+//
+// # Differences from OTP
+//
+// docs/OTP.md in the repository compares this package with OTP's
+// supervisor and the erts link and monitor primitives, behaviour by
+// behaviour, each row naming the test that shows ours, and says why where
+// ours differs on purpose.
 //
 // # Cost
 //

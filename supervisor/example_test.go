@@ -170,3 +170,80 @@ func ExampleWithAutoShutdown() {
 	// job done
 	// Serve returned <nil>
 }
+
+// Ready says when a supervisor serves: its children have started and its
+// run-time API answers. Before that, and after Serve returns, a call fails
+// at once with ErrNotServing.
+func ExampleSupervisor_Ready() {
+	sup, _ := supervisor.New(supervisor.WithChildren(
+		supervisor.ChildSpec{ID: "worker", Service: waitForCancel}))
+	ctx := context.Background()
+	_, err := sup.Children(ctx)
+	fmt.Println("before Serve:", err)
+
+	errc := make(chan error, 1)
+	go func() { errc <- sup.Serve(ctx) }()
+	select {
+	case <-sup.Ready():
+		n, _ := sup.Count(ctx)
+		fmt.Println("serving, active children:", n.Active)
+	case err := <-errc:
+		fmt.Println("failed to start:", err)
+		return
+	}
+	_ = sup.Line().Shutdown(backplane.DeviceID{})
+	<-errc
+	_, err = sup.Children(ctx)
+	fmt.Println("after Serve:", err)
+	// Output:
+	// before Serve: supervisor: supervisor is not serving
+	// serving, active children: 1
+	// after Serve: supervisor: supervisor is not serving
+}
+
+// optional is a child with nothing to do unless it is configured: its
+// Start returns ErrIgnore, as an OTP start function returns ignore.
+type optional struct{ enabled bool }
+
+func (o *optional) Start(ctx context.Context) error {
+	if !o.enabled {
+		return supervisor.ErrIgnore
+	}
+	return nil
+}
+
+func (o *optional) Serve(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// A child whose Start returns ErrIgnore stays in the list, stopped, and is
+// not restarted; RestartChild can start it later.
+func ExampleErrIgnore() {
+	metrics := &optional{}
+	sup, _ := supervisor.New(supervisor.WithChildren(
+		supervisor.ChildSpec{ID: "worker", Service: waitForCancel},
+		supervisor.ChildSpec{ID: "metrics", Service: metrics}))
+	errc := make(chan error, 1)
+	go func() { errc <- sup.Serve(context.Background()) }()
+	<-sup.Ready()
+
+	ctx := context.Background()
+	list := func() {
+		children, _ := sup.Children(ctx)
+		for _, c := range children {
+			fmt.Println(c.ID, c.State, c.Line.IsZero())
+		}
+	}
+	list()
+	metrics.enabled = true
+	_ = sup.RestartChild(ctx, "metrics")
+	list()
+	_ = sup.Line().Shutdown(backplane.DeviceID{})
+	<-errc
+	// Output:
+	// worker running false
+	// metrics stopped true
+	// worker running false
+	// metrics running false
+}

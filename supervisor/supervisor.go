@@ -18,7 +18,10 @@ import (
 // concurrent use; the run-time API (AddChild, TerminateChild, RestartChild,
 // DeleteChild, Children, Count) talks to the supervisor's loop through a
 // channel and waits for its answer, so it blocks while the loop is busy
-// (starting a child, or waiting for one to stop).
+// (starting a child, or waiting for one to stop). It answers while the
+// supervisor serves: Ready says when that begins; before Serve, and after
+// Serve returned, every call fails at once with ErrNotServing; a call made
+// while Serve starts the initial children waits for them.
 //
 // Cost: the supervisor runs in the goroutine that called Serve, plus one
 // goroutine per child, reused across restarts; each run of a child also
