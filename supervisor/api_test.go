@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/backplane-go/backplane/supervisor"
 )
@@ -180,4 +181,52 @@ func TestZeroSupervisor(t *testing.T) {
 	if _, err := supervisor.New(supervisor.WithChildren(supervisor.ChildSpec{ID: "x", Service: &supervisor.Supervisor{}})); !errors.As(err, &ce) {
 		t.Errorf("zero nested supervisor accepted: %v", err)
 	}
+}
+
+// TestAPIOnRestartingChild: a child waiting for its restart (a backoff)
+// is listed as restarting with no Line and is not active; RestartChild
+// and DeleteChild fail with ErrRestarting (OTP's {error, restarting});
+// TerminateChild cancels the restart and leaves it stopped, and then
+// DeleteChild forgets it.
+func TestAPIOnRestartingChild(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		w := newWorker()
+		sup := mustNew(t, supervisor.WithBackoff(time.Hour, time.Hour, 0), supervisor.WithChildren(
+			supervisor.ChildSpec{ID: "a", Service: newWorker()},
+			supervisor.ChildSpec{ID: "w", Service: w}))
+		s := serve(sup)
+		w.fail()
+		synctest.Wait()
+		if got := states(t, sup); got != "a:running:1 w:restarting:1" {
+			t.Fatalf("children: %s", got)
+		}
+		if l := lineOf(t, sup, "w"); !l.IsZero() {
+			t.Errorf("a restarting child has a Line: %v", l)
+		}
+		if n, err := sup.Count(ctx); err != nil || n.Active != 1 || n.Specs != 2 {
+			t.Errorf("Count: %+v %v", n, err)
+		}
+		if err := sup.RestartChild(ctx, "w"); !errors.Is(err, supervisor.ErrRestarting) {
+			t.Errorf("RestartChild: %v, want ErrRestarting", err)
+		}
+		if err := sup.DeleteChild(ctx, "w"); !errors.Is(err, supervisor.ErrRestarting) {
+			t.Errorf("DeleteChild: %v, want ErrRestarting", err)
+		}
+		if err := sup.TerminateChild(ctx, "w"); err != nil {
+			t.Fatalf("TerminateChild: %v", err)
+		}
+		time.Sleep(2 * time.Hour) // fake time: the backoff passes, nothing restarts
+		synctest.Wait()
+		if got := states(t, sup); got != "a:running:1 w:stopped:1" {
+			t.Fatalf("after TerminateChild and the backoff: %s", got)
+		}
+		if err := sup.DeleteChild(ctx, "w"); err != nil {
+			t.Errorf("DeleteChild: %v", err)
+		}
+		if got := states(t, sup); got != "a:running:1" {
+			t.Errorf("after DeleteChild: %s", got)
+		}
+		stop(t, sup, s)
+	})
 }

@@ -156,3 +156,29 @@ func TestIgnoreFromServe(t *testing.T) {
 		stop(t, sup, s)
 	})
 }
+
+// TestIgnoreOnRestartDynamic: under Dynamic, a child whose Start returns
+// ErrIgnore when it is restarted is dropped, as OTP's simple_one_for_one
+// drops it.
+func TestIgnoreOnRestartDynamic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		ig := &ignoreWorker{worker: newWorker()}
+		sup := mustNew(t, supervisor.WithStrategy(supervisor.Dynamic))
+		s := serve(sup)
+		if _, err := sup.AddChild(ctx, supervisor.ChildSpec{ID: "ig", Service: ig}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sup.AddChild(ctx, supervisor.ChildSpec{ID: "b", Service: newWorker()}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		ig.ignores = 1
+		ig.fail()
+		synctest.Wait()
+		if got := states(t, sup); got != "b:running:1" {
+			t.Errorf("children: %s", got)
+		}
+		stop(t, sup, s)
+	})
+}
