@@ -31,7 +31,9 @@ func (f Func) Serve(ctx context.Context) error { return f(ctx) }
 // must succeed before the next child is started (OTP's init). Start runs in
 // the child's goroutine, under its device, just before Serve; the
 // supervisor waits for it. An error or a panic from Start is a start
-// failure: the child is not counted as started. Start must not call the
+// failure: the child is not counted as started. Start may instead return
+// ErrIgnore (OTP's ignore): the child is then not run, stays known as
+// stopped and is not restarted (see ErrIgnore). Start must not call the
 // run-time API of its own supervisor, which is waiting for it.
 type Starter interface {
 	Start(ctx context.Context) error
