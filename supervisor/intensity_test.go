@@ -35,7 +35,7 @@ func TestIntensityWindow(t *testing.T) {
 				synctest.Wait()
 				start := time.Now()
 				for _, at := range tt.at {
-					time.Sleep(start.Add(at).Sub(time.Now())) // advance the fake clock
+					time.Sleep(time.Until(start.Add(at))) // advance the fake clock
 					w.fail()
 					synctest.Wait()
 				}
