@@ -1,6 +1,7 @@
 package supervisor_test
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -139,5 +140,40 @@ func TestRetryCountsAgainstIntensity(t *testing.T) {
 			"startfailed b", "startfailed b", // retries 2 and 3
 			"limit a", "stopped a",
 		})
+	})
+}
+
+// TestRestForOneRetryListing: while the retry from b waits (here for its
+// backoff), a runs, b and the children after it are listed as restarting
+// (OTP lists those after b as undefined), and terminating one of them
+// cancels its part of the retry.
+func TestRestForOneRetryListing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		a := newWorker()
+		b := &initWorker{worker: newWorker()}
+		sup := mustNew(t, supervisor.WithStrategy(supervisor.RestForOne), supervisor.WithIntensity(5, time.Minute),
+			supervisor.WithBackoff(time.Second, time.Second, 0),
+			supervisor.WithChildren(
+				supervisor.ChildSpec{ID: "a", Service: a},
+				supervisor.ChildSpec{ID: "b", Service: b},
+				supervisor.ChildSpec{ID: "c", Service: newWorker()}))
+		s := serve(sup)
+		b.fails = 1
+		a.fail()
+		time.Sleep(time.Second) // fake time: the first backoff passes; b fails to start
+		synctest.Wait()
+		if got := states(t, sup); got != "a:running:2 b:restarting:2 c:restarting:1" {
+			t.Fatalf("while the retry waits: %s", got)
+		}
+		if err := sup.TerminateChild(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the retry's backoff passes
+		synctest.Wait()
+		if got := states(t, sup); got != "a:running:2 b:running:3 c:stopped:1" {
+			t.Errorf("after the retry: %s", got)
+		}
+		stop(t, sup, s)
 	})
 }
