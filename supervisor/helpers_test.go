@@ -117,9 +117,8 @@ func (w *worker) panic() { w.end(func() error { panic("kaboom") }) }
 
 // served runs sup.Serve in a goroutine; wait returns its result.
 type served struct {
-	done  chan struct{}
-	ready <-chan struct{} // the supervisor's Ready channel for this Serve
-	err   error
+	done chan struct{}
+	err  error
 }
 
 // serve serves sup in a goroutine and returns once it serves (Ready) or
@@ -136,12 +135,10 @@ func serve(sup *supervisor.Supervisor) *served {
 // serveAsync serves sup in a goroutine and returns at once.
 func serveAsync(sup *supervisor.Supervisor) *served {
 	s := &served{done: make(chan struct{})}
-	ready := sup.Ready() // this Serve's
 	go func() {
 		defer close(s.done)
 		s.err = sup.Serve(context.Background())
 	}()
-	s.ready = ready
 	return s
 }
 
