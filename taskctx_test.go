@@ -160,7 +160,13 @@ func TestTaskCtxParent(t *testing.T) {
 			parent, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 			defer cancel()
 			c := newTaskCtx(parent, nil)
-			<-parent.Done()
+			// Wait for c, not for the parent: as with a context.WithCancel
+			// child, the parent's Done closes before its children follow.
+			select {
+			case <-c.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("Done not closed after the parent's deadline")
+			}
 			if c.Err() != context.DeadlineExceeded || context.Cause(c) != context.DeadlineExceeded {
 				t.Errorf("Err = %v, Cause = %v; want context.DeadlineExceeded", c.Err(), context.Cause(c))
 			}
