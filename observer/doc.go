@@ -148,5 +148,21 @@
 //	http.Handle("/debug/backplane/", requireAdmin(http.StripPrefix("/debug/backplane", h)))
 //
 // Cross-origin POSTs are refused (http.CrossOriginProtection), so a page
-// on another site cannot use a visitor's browser to reach the endpoint.
+// on another site cannot use a visitor's browser to reach the endpoint,
+// and so are POSTs whose Origin names a host the handler does not answer.
+//
+// # Host names
+//
+// A page on evil.example can have its DNS name rebound to 127.0.0.1
+// after it loads; the visitor's browser then sends it to the observer as
+// same-origin, with "Host: evil.example". So the handler answers only
+// requests whose Host is a loopback name or address (localhost,
+// 127.0.0.0/8, [::1], any port), and refuses any other Host with 403,
+// before any route, page or API runs. To reach it by another name, say so:
+//
+//	observer.Handler(rec, observer.WithAllowedHosts("observer.example.com", "*.ops.example"))
+//
+// A name is matched exactly, without its port and case; "*.ops.example"
+// matches any name under ops.example; "*" turns the check off, for a
+// handler behind a proxy or middleware that checks Host itself.
 package observer

@@ -75,13 +75,13 @@ func ExampleHandler() {
 
 	h := observer.Handler(rec) // read-only; serve it on 127.0.0.1
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/snapshot?limit=10&events=0", nil))
+	h.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1:6060/api/snapshot?limit=10&events=0", nil))
 	var s observer.Snapshot
 	_ = json.Unmarshal(w.Body.Bytes(), &s)
 	fmt.Println(w.Code, s.Devices[0].Name, s.Devices[0].State, len(s.Events))
 
 	w = httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/snapshot?limit=lots", nil))
+	h.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1:6060/api/snapshot?limit=lots", nil))
 	fmt.Print(w.Code, " ", w.Body)
 	// Output:
 	// 200 worker alive 0

@@ -2,6 +2,7 @@ package observer_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,8 +13,9 @@ import (
 	"github.com/backplane-go/backplane/observer"
 )
 
-// FuzzHandler sends arbitrary paths, query strings and methods to the
-// handler: no input may yield a 500 or a panic, and every error is JSON.
+// FuzzHandler sends arbitrary paths, query strings, methods and Host
+// headers to the handler: no input may yield a 500 or a panic, every error
+// is JSON, and a Host that is not loopback (nor allowed) always gets 403.
 func FuzzHandler(f *testing.F) {
 	rec := observer.NewRecorder()
 	a, b := backplane.New(backplane.WithName("a")), backplane.New()
@@ -26,33 +28,39 @@ func FuzzHandler(f *testing.F) {
 	} {
 		rec.Record(e)
 	}
-	h := observer.Handler(rec, observer.WithShutdown())
+	h := observer.Handler(rec, observer.WithShutdown(), observer.WithAllowedHosts("ops.example"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the event stream returns at once
 
 	for _, seed := range []struct {
 		method byte
+		host   string
 		path   string
 		query  string
 	}{
-		{0, "/", ""},
-		{0, "/api/snapshot", "limit=10&events=5&since=0"},
-		{0, "/api/snapshot", "device=1"},
-		{0, "/api/snapshot", "limit=-1"},
-		{0, "/api/snapshot", "limit=1&limit=2"},
-		{0, "/api/snapshot", "limit=%zz"},
-		{0, "/api/snapshot", "since=18446744073709551615"},
-		{0, "/api/events", "since=3"},
-		{1, "/api/shutdown", "device=1"},
-		{1, "/api/shutdown", "device=99999999999999999999"},
-		{0, "/app.js", ""},
-		{2, "/api/../app.css", "x"},
-		{0, "//api/snapshot", ";;"},
+		{0, "127.0.0.1:6060", "/", ""},
+		{0, "localhost", "/api/snapshot", "limit=10&events=5&since=0"},
+		{0, "[::1]:80", "/api/snapshot", "device=1"},
+		{0, "127.0.0.1", "/api/snapshot", "limit=-1"},
+		{0, "127.0.0.1", "/api/snapshot", "limit=1&limit=2"},
+		{0, "127.0.0.1", "/api/snapshot", "limit=%zz"},
+		{0, "127.0.0.1", "/api/snapshot", "since=18446744073709551615"},
+		{0, "127.0.0.1", "/api/events", "since=3"},
+		{1, "127.0.0.1", "/api/shutdown", "device=1"},
+		{1, "evil.example", "/api/shutdown", "device=1"},
+		{0, "evil.example:6060", "/api/snapshot", ""},
+		{0, "ops.example", "/api/snapshot", ""},
+		{0, "localhost.evil.example", "/", ""},
+		{0, "", "/", ""},
+		{1, "127.0.0.1", "/api/shutdown", "device=99999999999999999999"},
+		{0, "127.0.0.1", "/app.js", ""},
+		{2, "127.0.0.1", "/api/../app.css", "x"},
+		{0, "127.0.0.1", "//api/snapshot", ";;"},
 	} {
-		f.Add(seed.method, seed.path, seed.query)
+		f.Add(seed.method, seed.host, seed.path, seed.query)
 	}
 	methods := []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"}
-	f.Fuzz(func(t *testing.T, m byte, path, query string) {
+	f.Fuzz(func(t *testing.T, m byte, host, path, query string) {
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
@@ -61,8 +69,12 @@ func FuzzHandler(f *testing.F) {
 		r.Method = methods[int(m)%len(methods)]
 		r.URL = u
 		r.RequestURI = u.RequestURI()
+		r.Host = host
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden && !hostOK(host) {
+			t.Fatalf("%s %s with Host %q: status %d, want 403", r.Method, u, host, w.Code)
+		}
 		if w.Code >= 500 {
 			t.Fatalf("%s %s: status %d: %s", r.Method, u, w.Code, w.Body)
 		}
@@ -73,4 +85,19 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("%s %s: snapshot body %.40q", r.Method, u, w.Body)
 		}
 	})
+}
+
+// hostOK is a model of the Host check, written apart from the handler's:
+// loopback names and addresses, and ops.example, with or without a port.
+func hostOK(host string) bool {
+	h := strings.ToLower(host)
+	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ".")
+	if h == "localhost" || h == "ops.example" || h == "::1" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -22,6 +22,7 @@ type handlerConfig struct {
 	shutdown  bool
 	interval  time.Duration
 	heartbeat time.Duration
+	hosts     []string // allowed beyond loopback (WithAllowedHosts)
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -33,7 +34,9 @@ func (f handlerOptionFunc) applyHandler(c *handlerConfig) { f(c) }
 // down. Anyone who can reach the handler can then stop your devices:
 // serve it on a loopback address only, or behind authentication
 // middleware. Cross-origin POSTs are refused (http.CrossOriginProtection),
-// so a web page elsewhere cannot use a browser that can reach the handler.
+// so a web page elsewhere cannot use a browser that can reach the handler,
+// and so are POSTs whose Origin names a host the handler does not answer
+// (see WithAllowedHosts).
 func WithShutdown() HandlerOption {
 	return handlerOptionFunc(func(c *handlerConfig) { c.shutdown = true })
 }
@@ -56,7 +59,9 @@ const (
 
 // Handler returns an http.Handler that serves the observer page and its
 // API for rec (see the package doc for the routes and the JSON). It is
-// read-only unless WithShutdown is given. It never registers itself
+// read-only unless WithShutdown is given. It answers only requests whose
+// Host is loopback, or allowed by WithAllowedHosts, and refuses others with
+// 403, against DNS rebinding. It never registers itself
 // anywhere: mount it where you like, under a path that ends in a slash,
 // e.g.
 //
@@ -76,7 +81,8 @@ func Handler(rec *Recorder, opts ...HandlerOption) http.Handler {
 	mux.Handle("/api/snapshot", only("GET", http.HandlerFunc(h.snapshot)))
 	mux.Handle("/api/events", only("GET", http.HandlerFunc(h.events)))
 	if cfg.shutdown {
-		mux.Handle("/api/shutdown", only("POST", http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.shutdown))))
+		post := checkOrigin(cfg.hosts, http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.shutdown)))
+		mux.Handle("/api/shutdown", only("POST", post))
 	} else {
 		mux.HandleFunc("/api/shutdown", func(w http.ResponseWriter, _ *http.Request) {
 			writeError(w, http.StatusForbidden, "shutdown is disabled (see observer.WithShutdown)")
@@ -85,7 +91,7 @@ func Handler(rec *Recorder, opts ...HandlerOption) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such page: "+strconv.Quote(r.URL.Path))
 	})
-	return mux
+	return checkHost(cfg.hosts, mux)
 }
 
 // only lets method through to h (GET also admits HEAD) and answers any

@@ -22,9 +22,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// get serves one request with h and returns the response.
+// get serves one request with h and returns the response. A target
+// without a scheme and host goes to http://127.0.0.1.
 func get(t testing.TB, h http.Handler, method, target string, hdr ...string) *http.Response {
 	t.Helper()
+	if strings.HasPrefix(target, "/") {
+		target = "http://127.0.0.1" + target
+	}
 	r := httptest.NewRequest(method, target, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
