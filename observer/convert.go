@@ -96,7 +96,7 @@ func (c *converter) event(e entry) EventInfo {
 		Fault:  c.fault(e.fault),
 	}
 	if e.kind == 0 {
-		info.Kind = string(e.skind)
+		info.Kind = e.styp.String()
 		info.Supervisor = key(e.peer)
 		if e.err != nil {
 			info.Error = e.err.Error()
@@ -119,7 +119,7 @@ func (c *converter) event(e entry) EventInfo {
 }
 
 func superText(e entry) string {
-	s := fmt.Sprintf("supervisor %v: %s", e.peer, e.skind)
+	s := fmt.Sprintf("supervisor %v: %s", e.peer, e.styp)
 	if !e.dev.IsZero() {
 		s += " " + e.dev.String()
 	}

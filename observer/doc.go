@@ -9,12 +9,15 @@
 //
 // Subscribe the Recorder's Record method to the backplane's events with
 // backplane.AddHook, alone or with other consumers through Hooks (which
-// fixes their order), and feed supervisor events to RecordSupervisor:
+// fixes their order), and give each supervisor RecordSupervisor as its
+// event hook (SupervisorHooks shares it with a Logger):
 //
 //	rec := observer.NewRecorder()
 //	logger := observer.NewLogger(slog.Default(), observer.WithNames(rec))
 //	remove := backplane.AddHook(observer.Hooks(rec.Record, logger.Record))
 //	defer remove()
+//	sup, err := supervisor.New(supervisor.WithName("root"),
+//		supervisor.WithEventHook(observer.SupervisorHooks(rec.RecordSupervisor, logger.RecordSupervisor)))
 //
 // Backplane events carry no time: the Recorder stamps each with its clock
 // when the hook runs. EventCreated carries the device's Line, which the
@@ -90,7 +93,7 @@
 //
 // IDs are backplane.DeviceID.Seq values. Empty fields are left out. An
 // event's kind is a backplane.EventKind ("created", "linked", "unlinked",
-// "disconnected", "shutdown requested") or a SupervisorEventKind ("child
+// "disconnected", "shutdown requested") or a supervisor.EventType ("child
 // started", ...); link events have "peer" and "mode", supervisor events
 // have "supervisor" and the child as "device". A fault is
 //

@@ -50,12 +50,7 @@ func ExampleRecorder_RecordSupervisor() {
 	child := backplane.New()
 	defer child.Drop()
 	// What a supervisor reports, through its own hook.
-	rec.RecordSupervisor(observer.SupervisorEvent{
-		Kind:       observer.ChildStarted,
-		Supervisor: sup.ID(),
-		Child:      child.ID(),
-		ChildName:  "worker",
-	})
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: child.ID(), Child: "worker"}})
 
 	s := rec.Snapshot(observer.SnapshotOptions{})
 	for _, d := range s.Devices {
@@ -124,13 +119,14 @@ func ExampleHooks() {
 	// Output: 2 events; 1 dropped
 }
 
-func ExampleForSupervisor() {
+func ExampleSupervisorHooks() {
 	rec := observer.NewRecorder()
 	remove := backplane.AddHook(rec.Record)
 	defer remove()
 
 	started := make(chan struct{}, 2)
-	record := observer.ForSupervisor(rec.RecordSupervisor)
+	logger := observer.NewLogger(slog.New(slog.DiscardHandler), observer.WithNames(rec))
+	record := observer.SupervisorHooks(rec.RecordSupervisor, logger.RecordSupervisor)
 	hook := func(e supervisor.Event) {
 		record(e)
 		if e.Type() == supervisor.EventChildStarted {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/observer"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -53,15 +54,15 @@ func TestSnapshotGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildStarted, Supervisor: sup.ID(), Child: db.ID(), ChildName: "db"})
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildStarted, Supervisor: sup.ID(), Child: api.ID(), ChildName: "api"})
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: db.ID(), Child: "db"}})
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: api.ID(), Child: "api"}})
 	if err := sup.Link(db, backplane.Monitor); err != nil {
 		t.Fatal(err)
 	}
 	rec.Track(sup)
 	_ = db.Disconnect(panicFault("boom"))
 	g.Wait()
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.RestartLimit, Supervisor: sup.ID()})
+	rec.RecordSupervisor(supervisor.RestartLimitReached{Source: supervisor.Source{SupervisorID: sup.ID()}})
 
 	resp := get(t, observer.Handler(rec), "GET", "/api/snapshot")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {

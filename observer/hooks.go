@@ -1,6 +1,9 @@
 package observer
 
-import "github.com/backplane-go/backplane"
+import (
+	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/supervisor"
+)
 
 // Hooks returns one backplane.Hook that calls each non-nil hook in turn,
 // in order, so several consumers (a Recorder, a Logger, a metrics
@@ -15,8 +18,11 @@ func Hooks(hooks ...backplane.Hook) backplane.Hook {
 	return fanOut(hooks)
 }
 
-// SupervisorHooks is Hooks for supervisor events.
-func SupervisorHooks(hooks ...SupervisorHook) SupervisorHook {
+// SupervisorHooks is Hooks for supervisor events: one hook for
+// supervisor.WithEventHook that calls each non-nil hook in turn, e.g.
+//
+//	supervisor.WithEventHook(observer.SupervisorHooks(rec.RecordSupervisor, logger.RecordSupervisor))
+func SupervisorHooks(hooks ...func(supervisor.Event)) func(supervisor.Event) {
 	return fanOut(hooks)
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
 // Logger writes backplane and supervisor events to a log/slog Logger, one
@@ -97,52 +98,57 @@ func (lg *Logger) Record(e backplane.Event) {
 	lg.l.LogAttrs(ctx, level, "backplane "+e.Kind.String(), attrs...)
 }
 
-// RecordSupervisor logs e. Its signature is SupervisorHook's.
-func (lg *Logger) RecordSupervisor(e SupervisorEvent) {
+// RecordSupervisor logs e. Install it with supervisor.WithEventHook, or
+// through SupervisorHooks beside a Recorder.
+func (lg *Logger) RecordSupervisor(e supervisor.Event) {
+	if e == nil {
+		return
+	}
+	f := fieldsOf(e)
 	level := slog.LevelInfo
-	switch e.Kind {
-	case ChildExited:
-		level = faultLevel(e.Fault, slog.LevelInfo)
-	case ChildRestarted:
+	switch f.typ {
+	case supervisor.EventChildExited:
+		level = faultLevel(f.fault, slog.LevelInfo)
+	case supervisor.EventChildRestarted:
 		level = slog.LevelWarn
-	case RestartLimit, ChildAbandoned, ChildStartFailed:
+	case supervisor.EventRestartLimit, supervisor.EventChildAbandoned, supervisor.EventChildStartFailed:
 		level = slog.LevelError
 	}
 	ctx := context.Background()
 	if !lg.l.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 6)
-	attrs = append(attrs, slog.String("event", string(e.Kind)))
-	if !e.Child.IsZero() {
-		attrs = append(attrs, slog.String("device", e.Child.String()))
+	attrs := make([]slog.Attr, 0, 7)
+	attrs = append(attrs, slog.String("event", f.typ.String()))
+	if !f.child.IsZero() {
+		attrs = append(attrs, slog.String("device", f.child.String()))
 	}
-	name := e.ChildName
+	name := f.childName
 	if name == "" {
-		name = lg.name(e.Child)
+		name = lg.name(f.child)
 	}
 	if name != "" {
 		attrs = append(attrs, slog.String("name", name))
 	}
-	sup := e.Supervisor.String()
-	sname := e.SupervisorName
+	if f.gen > 0 {
+		attrs = append(attrs, slog.Uint64("generation", f.gen))
+	}
+	sup := f.sup.String()
+	sname := f.supName
 	if sname == "" {
-		sname = lg.name(e.Supervisor)
+		sname = lg.name(f.sup)
 	}
 	if sname != "" {
 		sup += " " + sname
 	}
 	attrs = append(attrs, slog.String("supervisor", sup))
-	if e.Fault != nil {
-		attrs = append(attrs, faultAttr(e.Fault))
+	if f.fault != nil {
+		attrs = append(attrs, faultAttr(f.fault))
 	}
-	if e.Err != nil {
-		attrs = append(attrs, slog.String("error", e.Err.Error()))
+	if f.err != nil {
+		attrs = append(attrs, slog.String("error", f.err.Error()))
 	}
-	if !e.Time.IsZero() {
-		attrs = append(attrs, slog.Time("at", e.Time))
-	}
-	lg.l.LogAttrs(ctx, level, "supervisor "+string(e.Kind), attrs...)
+	lg.l.LogAttrs(ctx, level, "supervisor "+f.typ.String(), attrs...)
 }
 
 func (lg *Logger) name(id backplane.DeviceID) string {

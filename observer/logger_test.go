@@ -10,6 +10,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/observer"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
 // logLines decodes the JSON records written to buf.
@@ -40,7 +41,7 @@ func TestLogger(t *testing.T) {
 	_ = mid.Link(root, backplane.Monitor)
 	_ = root.Disconnect(panicFault("boom"))
 	_ = mid.Disconnect(backplane.CascadeFault(root.ID(), root.Fault().(*backplane.Fault)))
-	lg.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildAbandoned, Supervisor: root.ID(), Child: mid.ID()})
+	lg.RecordSupervisor(supervisor.ChildAbandoned{Source: supervisor.Source{SupervisorID: root.ID()}, Instance: supervisor.Instance{Device: mid.ID()}})
 
 	lines := logLines(t, &buf)
 	if len(lines) != 6 {
@@ -87,8 +88,8 @@ func TestLoggerLevels(t *testing.T) {
 	lg.Record(backplane.Event{Kind: backplane.EventCreated, Device: d.ID()})
 	lg.Record(backplane.Event{Kind: backplane.EventDisconnected, Device: d.ID()})
 	lg.Record(backplane.Event{Kind: backplane.EventDisconnected, Device: d.ID(), Fault: backplane.ErrorFault(errors.New("x"))})
-	lg.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildRestarted, Supervisor: d.ID(), ChildName: "w"})
-	lg.RecordSupervisor(observer.SupervisorEvent{Kind: observer.RestartLimit, Supervisor: d.ID(), SupervisorName: "top", Time: t0})
+	lg.RecordSupervisor(supervisor.ChildRestarted{Source: supervisor.Source{SupervisorID: d.ID()}, Instance: supervisor.Instance{Child: "w"}})
+	lg.RecordSupervisor(supervisor.RestartLimitReached{Source: supervisor.Source{SupervisorID: d.ID(), Supervisor: "top"}})
 	var levels []string
 	for _, l := range logLines(t, &buf) {
 		levels = append(levels, l["level"].(string)+" "+l["msg"].(string))

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
 // Recorder keeps a live model of the backplane built from its events:
@@ -90,7 +91,7 @@ type entry struct {
 	seq   uint64
 	at    int64
 	kind  backplane.EventKind
-	skind SupervisorEventKind // for supervisor events (kind == 0)
+	styp  supervisor.EventType // for supervisor events (kind == 0)
 	mode  backplane.LinkMode
 	dev   backplane.DeviceID
 	peer  backplane.DeviceID // link peer, shutdown requester, or supervisor
@@ -175,65 +176,67 @@ func (r *Recorder) Record(e backplane.Event) {
 	r.mu.Unlock()
 }
 
-// RecordSupervisor updates the supervision tree with e. Its signature is
-// SupervisorHook's.
-func (r *Recorder) RecordSupervisor(e SupervisorEvent) {
+// RecordSupervisor updates the supervision tree with e. Install it with
+// supervisor.WithEventHook(rec.RecordSupervisor), or through
+// SupervisorHooks to share the hook with a Logger.
+func (r *Recorder) RecordSupervisor(e supervisor.Event) {
+	if e == nil {
+		return
+	}
+	f := fieldsOf(e)
 	r.mu.Lock()
 	r.initLocked()
 	now := r.cfg.now().UnixNano()
-	if !e.Time.IsZero() {
-		now = e.Time.UnixNano()
-	}
 	var s, c *devRec
-	if !e.Supervisor.IsZero() {
-		s = r.devLocked(e.Supervisor, now)
+	if !f.sup.IsZero() {
+		s = r.devLocked(f.sup, now)
 		if s != nil {
 			s.sup = true
-			if e.SupervisorName != "" && s.name == "" {
-				s.name = e.SupervisorName
+			if f.supName != "" && s.name == "" {
+				s.name = f.supName
 			}
 		}
 	}
-	switch e.Kind {
-	case ChildStarted, ChildRestarted:
-		if e.Kind == ChildStarted {
+	switch f.typ {
+	case supervisor.EventChildStarted, supervisor.EventChildRestarted:
+		if f.typ == supervisor.EventChildStarted {
 			r.st.starts++
 		} else {
 			r.st.restarts++
 		}
-		c = r.devLocked(e.Child, now)
+		c = r.devLocked(f.child, now)
 		if c != nil && s != nil {
 			r.adoptLocked(s, c)
-			if e.Kind == ChildRestarted {
+			if f.typ == supervisor.EventChildRestarted {
 				s.restarts++
 			}
 		}
-	case ChildExited:
+	case supervisor.EventChildExited:
 		r.st.exits++
-		c = r.devs[key(e.Child)]
-	case ChildAbandoned:
+		c = r.devs[key(f.child)]
+	case supervisor.EventChildAbandoned:
 		r.st.abandoned++
-		c = r.devs[key(e.Child)]
+		c = r.devs[key(f.child)]
 		if c != nil {
 			c.abandoned = true
 		}
-	case ChildStartFailed:
+	case supervisor.EventChildStartFailed:
 		r.st.startFails++
-	case RestartLimit:
+	case supervisor.EventRestartLimit:
 		r.st.limits++
 		if s != nil {
 			s.limit = true
 		}
 	}
-	if c != nil && c.name == "" && e.ChildName != "" {
-		c.name = e.ChildName
+	if c != nil && c.name == "" && f.childName != "" {
+		c.name = f.childName
 	}
-	name := e.ChildName
+	name := f.childName
 	if name == "" && c != nil {
 		name = c.name
 	}
-	ent := entry{skind: e.Kind, at: now, dev: e.Child, peer: e.Supervisor, name: name, fault: e.Fault, err: e.Err}
-	r.pushLocked(ent, e.Kind == RestartLimit || e.Kind == ChildAbandoned || e.Kind == ChildStartFailed)
+	ent := entry{styp: f.typ, at: now, dev: f.child, peer: f.sup, name: name, fault: f.fault, err: f.err}
+	r.pushLocked(ent, f.typ == supervisor.EventRestartLimit || f.typ == supervisor.EventChildAbandoned || f.typ == supervisor.EventChildStartFailed)
 	r.pruneLocked(now)
 	r.mu.Unlock()
 }

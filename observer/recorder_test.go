@@ -10,6 +10,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/observer"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
 func TestRecorderLinks(t *testing.T) {
@@ -152,14 +153,14 @@ func TestRecorderSupervisor(t *testing.T) {
 	sup := backplane.New(backplane.WithName("sup"))
 	c1 := backplane.New()
 	defer sup.Drop()
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildStarted, Supervisor: sup.ID(), Child: c1.ID(), ChildName: "worker"})
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: c1.ID(), Child: "worker"}})
 	f := backplane.ErrorFault(errors.New("bad"))
 	_ = c1.Disconnect(f)
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildExited, Supervisor: sup.ID(), Child: c1.ID(), ChildName: "worker", Fault: f})
+	rec.RecordSupervisor(supervisor.ChildExited{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: c1.ID(), Child: "worker"}, Fault: f})
 	c2 := backplane.New()
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildRestarted, Supervisor: sup.ID(), Child: c2.ID(), ChildName: "worker", Fault: f})
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildAbandoned, Supervisor: sup.ID(), Child: c2.ID()})
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.RestartLimit, Supervisor: sup.ID()})
+	rec.RecordSupervisor(supervisor.ChildRestarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: c2.ID(), Child: "worker"}})
+	rec.RecordSupervisor(supervisor.ChildAbandoned{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: c2.ID()}})
+	rec.RecordSupervisor(supervisor.RestartLimitReached{Source: supervisor.Source{SupervisorID: sup.ID()}})
 	c2.Drop()
 
 	s := rec.Snapshot(observer.SnapshotOptions{})
@@ -325,13 +326,13 @@ func TestHooks(t *testing.T) {
 		t.Errorf("order: %v", order)
 	}
 	var sorder []int
-	sh := func(i int) observer.SupervisorHook {
-		return func(observer.SupervisorEvent) { sorder = append(sorder, i) }
+	sh := func(i int) func(supervisor.Event) {
+		return func(supervisor.Event) { sorder = append(sorder, i) }
 	}
 	if observer.SupervisorHooks(nil) != nil {
 		t.Error("SupervisorHooks of nothing is not nil")
 	}
-	observer.SupervisorHooks(sh(1), sh(2))(observer.SupervisorEvent{})
+	observer.SupervisorHooks(sh(1), sh(2))(supervisor.ChildStarted{})
 	if !reflect.DeepEqual(sorder, []int{1, 2}) {
 		t.Errorf("order: %v", sorder)
 	}
@@ -402,7 +403,7 @@ func TestRecorderLateEvents(t *testing.T) {
 	child, other := backplane.New(), backplane.New()
 	defer other.Drop()
 	child.Drop()
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildStarted, Supervisor: sup.ID(), Child: child.ID()})
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: child.ID()}})
 	rec.Record(backplane.Event{Kind: backplane.EventLinked, Device: other.ID(), Peer: child.ID(), Mode: backplane.Monitor})
 	s := rec.Snapshot(observer.SnapshotOptions{})
 	if hasDevice(s, child.ID()) || s.Stats.Alive != 2 || s.Stats.Links != 0 {

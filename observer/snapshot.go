@@ -51,7 +51,7 @@ type LinkInfo struct {
 type EventInfo struct {
 	Seq        uint64     `json:"seq"`
 	Time       time.Time  `json:"time"`
-	Kind       string     `json:"kind"`             // EventKind or SupervisorEventKind
+	Kind       string     `json:"kind"`             // a backplane.EventKind or supervisor.EventType, as text
 	Device     uint64     `json:"device,omitempty"` // the device; the child for supervisor events
 	Name       string     `json:"name,omitempty"`   // its name
 	Ref        string     `json:"ref,omitempty"`    // Device as text, if on another node
@@ -60,7 +60,7 @@ type EventInfo struct {
 	Mode       string     `json:"mode,omitempty"` // linked, unlinked
 	Supervisor uint64     `json:"supervisor,omitempty"`
 	Fault      *FaultInfo `json:"fault,omitempty"`
-	Error      string     `json:"error,omitempty"` // supervisor events: SupervisorEvent.Err
+	Error      string     `json:"error,omitempty"` // supervisor events: why a start failed, or the restart limit error
 	Text       string     `json:"text"`            // one line for humans
 }
 

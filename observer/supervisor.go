@@ -1,52 +1,60 @@
 package observer
 
 import (
-	"time"
-
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
-// SupervisorEventKind says what a SupervisorEvent reports. It is a string
-// so that a supervisor package can convert its own event kinds without
-// importing this one; the constants below are the kinds the Recorder
-// understands, and any other kind is kept in the event feed as it is.
-type SupervisorEventKind string
-
-// The kinds of SupervisorEvent the Recorder understands.
-const (
-	// ChildStarted: Supervisor started Child (first start).
-	ChildStarted SupervisorEventKind = "child started"
-	// ChildExited: Child of Supervisor ended, with Fault (nil: cleanly).
-	ChildExited SupervisorEventKind = "child exited"
-	// ChildRestarted: Supervisor started Child again; Child is the new
-	// device, and Fault the fault that made the restart necessary, if any.
-	ChildRestarted SupervisorEventKind = "child restarted"
-	// RestartLimit: Supervisor gave up: too many restarts too quickly.
-	RestartLimit SupervisorEventKind = "restart limit reached"
-	// ChildAbandoned: Supervisor stopped waiting for Child, whose goroutine
-	// ignored its context and was left running.
-	ChildAbandoned SupervisorEventKind = "child abandoned"
-	// ChildStartFailed: Supervisor could not start Child (Err says why).
-	ChildStartFailed SupervisorEventKind = "child start failed"
-	// AutoShutdown: the end of a significant child (ChildName) shuts
-	// Supervisor down.
-	AutoShutdown SupervisorEventKind = "auto shutdown"
-)
-
-// SupervisorEvent is what a supervisor reports about its children. Feed
-// one to Recorder.RecordSupervisor, Logger.RecordSupervisor or, through
-// SupervisorHooks, to all of them.
-type SupervisorEvent struct {
-	Kind           SupervisorEventKind
-	Supervisor     backplane.DeviceID // the supervisor's own device
-	SupervisorName string             // optional
-	Child          backplane.DeviceID // the child's device (zero if none)
-	ChildName      string             // the child's name in the supervisor's spec
-	Fault          *backplane.Fault   // ChildExited, ChildRestarted, ChildAbandoned: why
-	Err            error              // optional: ChildStartFailed, RestartLimit
-	Time           time.Time          // zero: the consumer's clock
+// supFields are the fields of a supervisor.Event the recorder and the
+// logger use, read once from whichever concrete type the event has.
+type supFields struct {
+	typ       supervisor.EventType
+	sup       backplane.DeviceID // the supervisor's device
+	supName   string
+	child     backplane.DeviceID // the child's device (zero if none)
+	childName string             // the child's ID in the supervisor's spec
+	gen       uint64             // the child's generation (0 if none)
+	fault     *backplane.Fault   // why the child ended, if it did
+	err       error              // ChildStartFailed, RestartLimitReached
+	stopped   bool               // ChildExited: stopped by the supervisor
 }
 
-// SupervisorHook receives supervisor events. Like backplane.Hook, it is
-// called synchronously and must be fast and must not block.
-type SupervisorHook func(SupervisorEvent)
+// fieldsOf reads e; a nil e gives the zero supFields.
+func fieldsOf(e supervisor.Event) supFields {
+	var f supFields
+	if e == nil {
+		return f
+	}
+	f.typ = e.Type()
+	src := func(s supervisor.Source) { f.sup, f.supName = s.SupervisorID, s.Supervisor }
+	inst := func(in supervisor.Instance) { f.child, f.childName, f.gen = in.Device, in.Child, in.Generation }
+	switch e := e.(type) {
+	case supervisor.ChildStarted:
+		src(e.Source)
+		inst(e.Instance)
+	case supervisor.ChildRestarted:
+		src(e.Source)
+		inst(e.Instance)
+	case supervisor.ChildExited:
+		src(e.Source)
+		inst(e.Instance)
+		f.fault, f.stopped = e.Fault, e.Stopped
+	case supervisor.ChildStartFailed:
+		src(e.Source)
+		inst(e.Instance)
+		f.err = e.Err
+	case supervisor.ChildAbandoned:
+		src(e.Source)
+		inst(e.Instance)
+		f.fault = e.Fault
+	case supervisor.RestartLimitReached:
+		src(e.Source)
+		if e.Err != nil {
+			f.err, f.childName, f.fault = e.Err, e.Err.Child, e.Err.Fault
+		}
+	case supervisor.AutoShutdownTriggered:
+		src(e.Source)
+		f.childName = e.Child
+	}
+	return f
+}

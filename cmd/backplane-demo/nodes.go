@@ -15,7 +15,6 @@ import (
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
 	"github.com/backplane-go/backplane/internal/demo"
-	"github.com/backplane-go/backplane/observer"
 	"github.com/backplane-go/backplane/supervisor"
 )
 
@@ -123,7 +122,7 @@ func runNodes(ctx context.Context, o options, out io.Writer, serve serveFunc) er
 	}
 
 	// The frontends.
-	fr := newFrontends(node, con, links, observer.ForSupervisor(svc.Recorder().RecordSupervisor))
+	fr := newFrontends(node, con, links, svc.Recorder().RecordSupervisor)
 	frCtx, stopFrontends := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFrontends()
 	frDone := make(chan error, 1)

@@ -110,7 +110,7 @@ func New(cfg Config) *Service {
 		release: make(chan struct{}),
 	}
 	s.reg.init()
-	s.record = observer.ForSupervisor(s.cfg.Recorder.RecordSupervisor)
+	s.record = s.cfg.Recorder.RecordSupervisor
 	s.tree = s.newTree()
 	return s
 }

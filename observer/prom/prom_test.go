@@ -11,6 +11,7 @@ import (
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/observer"
 	"github.com/backplane-go/backplane/observer/prom"
+	"github.com/backplane-go/backplane/supervisor"
 )
 
 // feed installs rec as the hook, makes three devices, links two of them
@@ -24,8 +25,8 @@ func feed(t *testing.T, rec *observer.Recorder) (cleanup func()) {
 	_ = b.Link(c, backplane.Monitor)
 	_ = c.Disconnect(errors.New("boom"))
 	_ = a.Line().Shutdown(backplane.DeviceID{})
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildRestarted, Supervisor: a.ID(), Child: b.ID()})
-	rec.RecordSupervisor(observer.SupervisorEvent{Kind: observer.ChildAbandoned, Supervisor: a.ID(), Child: b.ID()})
+	rec.RecordSupervisor(supervisor.ChildRestarted{Source: supervisor.Source{SupervisorID: a.ID()}, Instance: supervisor.Instance{Device: b.ID()}})
+	rec.RecordSupervisor(supervisor.ChildAbandoned{Source: supervisor.Source{SupervisorID: a.ID()}, Instance: supervisor.Instance{Device: b.ID()}})
 	return func() {
 		a.Drop()
 		b.Drop()

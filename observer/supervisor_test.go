@@ -19,7 +19,7 @@ func TestSupervisorTree(t *testing.T) {
 	rec := newRecorder(t)
 	events := make(chan supervisor.Event, 64)
 	hook := func(e supervisor.Event) {
-		observer.ForSupervisor(rec.RecordSupervisor)(e)
+		rec.RecordSupervisor(e)
 		select {
 		case events <- e:
 		default: // the test has stopped listening
@@ -87,30 +87,4 @@ func TestSupervisorTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
-}
-
-func TestFromSupervisor(t *testing.T) {
-	src := supervisor.Source{Supervisor: "root"}
-	lim := &supervisor.RestartLimitError{Child: "w", MaxRestarts: 1}
-	tests := []struct {
-		in   supervisor.Event
-		want observer.SupervisorEvent
-	}{
-		{supervisor.ChildStarted{Source: src, Instance: supervisor.Instance{Child: "w"}},
-			observer.SupervisorEvent{Kind: observer.ChildStarted, SupervisorName: "root", ChildName: "w"}},
-		{supervisor.ChildStartFailed{Source: src, Instance: supervisor.Instance{Child: "w"}, Err: context.Canceled},
-			observer.SupervisorEvent{Kind: observer.ChildStartFailed, SupervisorName: "root", ChildName: "w", Err: context.Canceled}},
-		{supervisor.RestartLimitReached{Source: src, Err: lim},
-			observer.SupervisorEvent{Kind: observer.RestartLimit, SupervisorName: "root", ChildName: "w", Err: lim}},
-		{supervisor.RestartLimitReached{Source: src},
-			observer.SupervisorEvent{Kind: observer.RestartLimit, SupervisorName: "root"}},
-		{supervisor.AutoShutdownTriggered{Source: src, Child: "w"},
-			observer.SupervisorEvent{Kind: observer.AutoShutdown, SupervisorName: "root", ChildName: "w"}},
-		{nil, observer.SupervisorEvent{}},
-	}
-	for _, tt := range tests {
-		if have := observer.FromSupervisor(tt.in); have != tt.want {
-			t.Errorf("FromSupervisor(%#v):\nhave %+v\nwant %+v", tt.in, have, tt.want)
-		}
-	}
 }
