@@ -1,9 +1,9 @@
 package observer
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/backplane-go/backplane"
@@ -13,37 +13,77 @@ import (
 // fault seen several times (cascades share their root).
 type converter struct {
 	r    *Recorder
+	now  int64 // unix nanoseconds
 	seen map[*backplane.Fault]*FaultInfo
 }
 
+// DefaultIntensityPeriod is the period over which DeviceInfo counts a
+// supervisor's recent restarts until a RestartLimitError tells the
+// supervisor's own: the supervisor package's default period.
+const DefaultIntensityPeriod = 5 * time.Second
+
 func (c *converter) device(d *devRec) DeviceInfo {
 	info := DeviceInfo{
-		ID:           key(d.id),
-		Ref:          ref(d.id),
+		ID:           idText(d.id),
 		Name:         d.name,
 		State:        "alive",
 		Since:        time.Unix(0, d.since).UTC(),
 		Links:        make([]LinkInfo, 0, len(d.links)),
-		Supervisor:   key(d.parent),
+		Supervisor:   idText(d.parent),
 		IsSupervisor: d.sup,
+		Child:        d.child,
+		Generation:   d.gen,
 		Restarts:     int(d.restarts),
 		RestartLimit: d.limit,
 		Abandoned:    d.abandoned,
 		Tracked:      !d.line.IsZero(),
+	}
+	if d.id.IsRemote() {
+		n := d.id.Node()
+		info.Node, info.Incarnation = n.Name, strconv.FormatUint(n.Incarnation, 16)
 	}
 	if d.down {
 		info.State = "down"
 		info.DownAt = time.Unix(0, d.downAt).UTC()
 		info.Fault = c.fault(d.fault)
 	}
-	for p, m := range d.links {
-		info.Links = append(info.Links, LinkInfo{Peer: p, Mode: m.String()})
+	links := make([]backplane.DeviceID, 0, len(d.links))
+	for p := range d.links {
+		links = append(links, p)
 	}
-	slices.SortFunc(info.Links, func(a, b LinkInfo) int { return cmp.Compare(a.Peer, b.Peer) })
-	for ch := range d.children {
-		info.Children = append(info.Children, ch)
+	slices.SortFunc(links, compareIDs)
+	for _, p := range links {
+		info.Links = append(info.Links, LinkInfo{Peer: idText(p), Mode: d.links[p].String()})
 	}
-	slices.Sort(info.Children)
+	if len(d.children) > 0 {
+		kids := make([]backplane.DeviceID, 0, len(d.children))
+		for ch := range d.children {
+			kids = append(kids, ch)
+		}
+		slices.SortFunc(kids, compareIDs)
+		info.Children = make([]string, len(kids))
+		for i, ch := range kids {
+			info.Children[i] = idText(ch)
+		}
+	}
+	if sv := d.sv; sv != nil {
+		period := sv.period
+		if period == 0 {
+			period = int64(DefaultIntensityPeriod)
+		}
+		for i := 0; i < min(sv.nrecent, recentMax); i++ {
+			if c.now-sv.recent[i] < period {
+				info.Recent++
+			}
+		}
+		info.Period = time.Duration(period).String()
+		info.MaxRestarts = sv.maxRestarts
+	}
+	if p := c.r.devs[d.parent]; p != nil && p.sv != nil && d.child != "" {
+		if e, ok := p.sv.exits[d.child]; ok && e.dev != d.id {
+			info.LastExit = &ExitInfo{Device: idText(e.dev), Time: time.Unix(0, e.at).UTC(), Fault: c.fault(e.fault), Stopped: e.stopped}
+		}
+	}
 	return info
 }
 
@@ -90,14 +130,14 @@ func (c *converter) event(e entry) EventInfo {
 	info := EventInfo{
 		Seq:    e.seq,
 		Time:   time.Unix(0, e.at).UTC(),
-		Device: key(e.dev),
-		Ref:    ref(e.dev),
+		Device: idText(e.dev),
 		Name:   e.name,
 		Fault:  c.fault(e.fault),
 	}
 	if e.kind == 0 {
 		info.Kind = e.styp.String()
-		info.Supervisor = key(e.peer)
+		info.Supervisor = idText(e.peer)
+		info.Generation = e.gen
 		if e.err != nil {
 			info.Error = e.err.Error()
 		}
@@ -105,8 +145,7 @@ func (c *converter) event(e entry) EventInfo {
 		return info
 	}
 	info.Kind = e.kind.String()
-	info.Peer = key(e.peer)
-	info.PeerRef = ref(e.peer)
+	info.Peer = idText(e.peer)
 	if e.kind == backplane.EventLinked || e.kind == backplane.EventUnlinked {
 		info.Mode = e.mode.String()
 	}
@@ -153,18 +192,17 @@ func (c *converter) fault(f *backplane.Fault) *FaultInfo {
 		}
 	case backplane.FaultCascade:
 		for h, n := f, 0; h != nil && h.Kind == backplane.FaultCascade && n < maxChain; h, n = h.Cause, n+1 {
-			hop := Hop{Device: key(h.Device), Ref: ref(h.Device), Kind: "unknown"}
+			hop := Hop{Device: idText(h.Device), Kind: "unknown"}
 			if h.Cause != nil {
 				hop.Kind = h.Cause.Kind.String()
 			}
-			if d := c.r.devs[hop.Device]; d != nil {
+			if d := c.r.devs[h.Device]; d != nil {
 				hop.Name = d.name
 			}
 			info.Chain = append(info.Chain, hop)
 		}
 		if rd, rf := f.Root(); rf != nil && rf != f {
-			info.RootDevice = key(rd)
-			info.RootRef = ref(rd)
+			info.RootDevice = idText(rd)
 			info.Root = c.fault(rf)
 		}
 	}

@@ -45,9 +45,10 @@
 //	GET  /api/events     the live event stream (server-sent events)
 //	POST /api/shutdown   ask a device to shut down (only with WithShutdown)
 //
-// Query parameters are decimal integers, each given at most once; an
-// unknown, repeated, malformed or out-of-range parameter gets a 400 with a
-// JSON body {"error": "..."}:
+// Query parameters are given at most once each; an unknown, repeated,
+// malformed or out-of-range parameter gets a 400 with a JSON body
+// {"error": "..."}. Numbers are plain decimal integers; a device is named
+// by its ID as the JSON gives it (see below), "#" escaped as %23:
 //
 //	/api/snapshot?limit=N    at most N devices, alive first (1..100000, default 5000)
 //	/api/snapshot?events=N   at most N recent events and faults (0..100000, default 200)
@@ -59,8 +60,20 @@
 // For example:
 //
 //	curl -s 'http://127.0.0.1:6060/api/snapshot?limit=100&events=20'
+//	curl -s 'http://127.0.0.1:6060/api/snapshot?device=%237%40db%2F5f3a9c'
 //	curl -sN 'http://127.0.0.1:6060/api/events?since=0'
-//	curl -s -X POST 'http://127.0.0.1:6060/api/shutdown?device=42'
+//	curl -s -X POST 'http://127.0.0.1:6060/api/shutdown?device=%2342'
+//
+// # Device IDs
+//
+// Every device ID in the JSON is a string. A device of this process is
+// "#" and its sequence number, as backplane.DeviceID prints it: "#42". A
+// device of another node (a proxy, see backplane.NewProxy) adds "@", the
+// node's name, "/" and the node's incarnation in hexadecimal, as
+// backplane.NodeID prints it: "#7@db/5f3a9c". The ID names one device
+// exactly: two nodes, or two runs of one node, never share one, and a
+// shutdown request reaches exactly the device it names. ParseID reads an
+// ID back; a query may also name a local device by its bare number ("42").
 //
 // # The snapshot
 //
@@ -73,33 +86,47 @@
 //	            "disconnects": {"panic": 1}, "shutdown_requests": 0,
 //	            "child_starts": 2, "child_exits": 0, "restarts": 1,
 //	            "restart_limits": 0, "abandoned": 0, "start_failures": 0, "events": 1234},
+//	  "nodes": [{"name": "db", "incarnation": "5f3a9c", "alive": 2, "down": 0}],
 //	  "devices": [{
-//	    "id": 7, "name": "db", "state": "alive",   // or "down"
-//	    "since": "...", "down_at": "...",          // down_at only when down
-//	    "fault": {...},                            // only when down with a fault
-//	    "links": [{"peer": 8, "mode": "monitor"}], // monitor: 7 watches 8; notify: 8 watches 7; peer: both
-//	    "supervisor": 2, "children": [9, 10],      // supervision tree, when fed
-//	    "is_supervisor": true, "restarts": 1, "restart_limit": false,
-//	    "abandoned": false, "tracked": true        // tracked: shutdown can be requested
+//	    "id": "#7", "name": "db", "state": "alive",   // or "down"
+//	    "node": "db", "incarnation": "5f3a9c",        // only for a device of another node
+//	    "since": "...", "down_at": "...",             // down_at only when down
+//	    "fault": {...},                               // only when down with a fault
+//	    "links": [{"peer": "#8", "mode": "monitor"}], // monitor: 7 watches 8; notify: 8 watches 7; peer: both
+//	    "supervisor": "#2", "children": ["#9", "#10"],// supervision tree, when fed; every generation kept
+//	    "child": "db", "generation": 2,               // its ID in the supervisor's spec, and which start
+//	    "last_exit": {"device": "#5", "time": "...", "fault": {...}, "stopped": false},
+//	                                                  // how the previous generation ended
+//	    "is_supervisor": true, "restarts": 1,         // restarts it made
+//	    "recent_restarts": 1, "period": "5s", "max_restarts": 3,
+//	                                                  // intensity used: restarts within period
+//	    "restart_limit": false, "abandoned": false,
+//	    "tracked": true                               // tracked: shutdown can be requested
 //	  }],
 //	  "omitted": 0,                     // devices left out by limit
 //	  "events": [{"seq": 1233, "time": "...", "kind": "disconnected",
-//	              "device": 9, "name": "worker", "fault": {...},
+//	              "device": "#9", "name": "worker", "fault": {...},
 //	              "text": "#9 disconnected: cascade from #7 ... [worker]"}],
 //	  "faults": [...],                  // recent faulted disconnects, abandoned
 //	                                    // children and restart limits, oldest first
 //	  "shutdown": false                 // whether POST /api/shutdown is enabled
 //	}
 //
-// IDs are backplane.DeviceID.Seq values. Empty fields are left out. An
-// event's kind is a backplane.EventKind ("created", "linked", "unlinked",
-// "disconnected", "shutdown requested") or a supervisor.EventType ("child
-// started", ...); link events have "peer" and "mode", supervisor events
-// have "supervisor" and the child as "device". A fault is
+// Empty fields are left out. "nodes" lists the other nodes (each run of a
+// node apart) whose devices the model holds; whether a node is up is the
+// cluster's to say: its devices turn down with an "unreachable" fault when
+// it goes. max_restarts and period are the supervisor's intensity once a
+// RestartLimitError has told it (supervisor events carry it nowhere else);
+// until then period is DefaultIntensityPeriod and max_restarts is left out.
+// An event's kind is a backplane.EventKind ("created", "linked",
+// "unlinked", "disconnected", "shutdown requested") or a
+// supervisor.EventType ("child started", ...); link events have "peer"
+// and "mode", supervisor events have "supervisor", "generation" and the
+// child as "device". A fault is
 //
 //	{"kind": "cascade", "error": "backplane: cascade from #7 (root #3: task panicked: boom)",
-//	 "chain": [{"device": 7, "name": "db", "kind": "cascade"}, {"device": 3, "kind": "panic"}],
-//	 "root_device": 3,
+//	 "chain": [{"device": "#7", "name": "db", "kind": "cascade"}, {"device": "#3", "kind": "panic"}],
+//	 "root_device": "#3",
 //	 "root": {"kind": "panic", "error": "...", "panic": "boom", "stack": "goroutine 12 [running]: ..."}}
 //
 // where chain runs from the device depended on to the root (each hop with

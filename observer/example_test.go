@@ -149,7 +149,7 @@ func ExampleSupervisorHooks() {
 	<-started
 
 	s := rec.Snapshot(observer.SnapshotOptions{})
-	names := map[uint64]string{}
+	names := map[string]string{}
 	for _, d := range s.Devices {
 		names[d.ID] = d.Name
 	}

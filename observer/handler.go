@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/backplane-go/backplane"
 )
 
 //go:embed static
@@ -139,12 +141,13 @@ func (h *handler) asset(name, ctype string) http.HandlerFunc {
 
 func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
 	limit, events := uint64(defLimit), uint64(defEvents)
-	var device, since uint64
+	var since uint64
+	var device backplane.DeviceID
 	err := parseQuery(r.URL.RawQuery,
-		param{"limit", 1, maxLimit, &limit},
-		param{"events", 0, maxEvents, &events},
-		param{"device", 1, 1<<63 - 1, &device},
-		param{"since", 0, 1<<63 - 1, &since},
+		param{name: "limit", lo: 1, hi: maxLimit, dst: &limit},
+		param{name: "events", hi: maxEvents, dst: &events},
+		idParam("device", &device),
+		param{name: "since", hi: 1<<63 - 1, dst: &since},
 	)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -156,7 +159,7 @@ func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	s := h.rec.Snapshot(opts)
 	if s == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no device %d", device))
+		writeError(w, http.StatusNotFound, "no device "+idText(device))
 		return
 	}
 	s.Shutdown = h.cfg.shutdown
@@ -164,24 +167,24 @@ func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) shutdown(w http.ResponseWriter, r *http.Request) {
-	var device uint64
-	if err := parseQuery(r.URL.RawQuery, param{"device", 1, 1<<63 - 1, &device}); err != nil {
+	var device backplane.DeviceID
+	if err := parseQuery(r.URL.RawQuery, idParam("device", &device)); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if device == 0 {
+	if device.IsZero() {
 		writeError(w, http.StatusBadRequest, `parameter "device" is required`)
 		return
 	}
-	switch err := h.rec.requestShutdown(device); {
+	switch err := h.rec.RequestShutdown(device); {
 	case errors.Is(err, ErrUnknownDevice):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no device %d", device))
+		writeError(w, http.StatusNotFound, "no device "+idText(device))
 	case errors.Is(err, ErrNotTracked), errors.Is(err, ErrDown):
-		writeError(w, http.StatusConflict, fmt.Sprintf("device %d: %v", device, err))
+		writeError(w, http.StatusConflict, fmt.Sprintf("device %s: %v", idText(device), err))
 	case err != nil:
 		writeError(w, http.StatusConflict, err.Error())
 	default:
-		writeJSON(w, http.StatusAccepted, map[string]any{"device": device, "status": "shutdown requested"})
+		writeJSON(w, http.StatusAccepted, map[string]any{"device": idText(device), "status": "shutdown requested"})
 	}
 }
 

@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/observer"
@@ -54,15 +56,22 @@ func TestSnapshotGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: db.ID(), Child: "db"}})
-	rec.RecordSupervisor(supervisor.ChildStarted{Source: supervisor.Source{SupervisorID: sup.ID()}, Instance: supervisor.Instance{Device: api.ID(), Child: "api"}})
+	src := supervisor.Source{Supervisor: "sup", SupervisorID: sup.ID()}
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: src, Instance: supervisor.Instance{Device: db.ID(), Child: "db", Generation: 1}})
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: src, Instance: supervisor.Instance{Device: api.ID(), Child: "api", Generation: 1}})
 	if err := sup.Link(db, backplane.Monitor); err != nil {
 		t.Fatal(err)
 	}
 	rec.Track(sup)
-	_ = db.Disconnect(panicFault("boom"))
+	boom := panicFault("boom")
+	_ = db.Disconnect(boom)
 	g.Wait()
-	rec.RecordSupervisor(supervisor.RestartLimitReached{Source: supervisor.Source{SupervisorID: sup.ID()}})
+	// The supervisor restarts db once, then gives up.
+	rec.RecordSupervisor(supervisor.ChildExited{Source: src, Instance: supervisor.Instance{Device: db.ID(), Child: "db", Generation: 1}, Fault: boom})
+	db2 := backplane.New(backplane.WithName("db"))
+	defer db2.Drop()
+	rec.RecordSupervisor(supervisor.ChildRestarted{Source: src, Instance: supervisor.Instance{Device: db2.ID(), Child: "db", Generation: 2}})
+	rec.RecordSupervisor(supervisor.RestartLimitReached{Source: src, Err: &supervisor.RestartLimitError{Supervisor: "sup", MaxRestarts: 1, Period: time.Minute, Child: "api"}})
 
 	resp := get(t, observer.Handler(rec), "GET", "/api/snapshot")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
@@ -87,31 +96,20 @@ func TestSnapshotGolden(t *testing.T) {
 
 var idRef = regexp.MustCompile(`#(\d+)`)
 
-// renumber rewrites device IDs relative to base (base becomes 1), both in
-// ID fields and in "#N" references in text, and re-indents the JSON.
+// renumber rewrites device IDs ("#N", in ID fields and in text) relative
+// to base (base becomes 1), and re-indents the JSON.
 func renumber(t testing.TB, body []byte, base uint64) []byte {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
 		t.Fatal(err)
 	}
-	re := func(n float64) float64 { return n - float64(base) + 1 }
 	var walk func(v any) any
 	walk = func(v any) any {
 		switch v := v.(type) {
 		case map[string]any:
 			for k, x := range v {
 				switch k {
-				case "id", "peer", "supervisor", "device", "root_device":
-					if n, ok := x.(float64); ok && n != 0 {
-						v[k] = re(n)
-						continue
-					}
-				case "children":
-					for i, c := range x.([]any) {
-						x.([]any)[i] = re(c.(float64))
-					}
-					continue
 				case "seq", "events":
 					if _, ok := x.(float64); ok {
 						v[k] = "<seq>" // counts from the process start
@@ -153,7 +151,7 @@ func TestHandlerStatus(t *testing.T) {
 	if err := seen.Link(d, backplane.Monitor); err != nil {
 		t.Fatal(err)
 	}
-	id := strconv.FormatUint(d.ID().Seq(), 10)
+	id := url.QueryEscape(d.ID().String())
 	ro := observer.Handler(rec)
 	rw := observer.Handler(rec, observer.WithShutdown())
 	tests := []struct {
@@ -221,7 +219,7 @@ func TestHandlerShutdown(t *testing.T) {
 	defer d.Drop()
 	rec.Track(d)
 	h := observer.Handler(rec, observer.WithShutdown())
-	target := "/api/shutdown?device=" + strconv.FormatUint(d.ID().Seq(), 10)
+	target := "/api/shutdown?device=" + url.QueryEscape(d.ID().String())
 
 	// A cross-origin POST is refused before it reaches the device.
 	resp := get(t, h, "POST", target, "Sec-Fetch-Site", "cross-site")
@@ -323,7 +321,7 @@ func TestEventStream(t *testing.T) {
 	if err := json.Unmarshal([]byte(data), &evs); ev != "events" || err != nil {
 		t.Fatalf("message %q %q: %v", ev, data, err)
 	}
-	if len(evs) != 1 || evs[0].Kind != "created" || evs[0].Name != "a" || evs[0].Device != a.ID().Seq() {
+	if len(evs) != 1 || evs[0].Kind != "created" || evs[0].Name != "a" || evs[0].Device != a.ID().String() {
 		t.Fatalf("first message: %+v", evs)
 	}
 	_ = a.Disconnect(errors.New("boom"))

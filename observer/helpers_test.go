@@ -60,7 +60,7 @@ func newRecorder(t testing.TB, opts ...observer.Option) *observer.Recorder {
 func device(t testing.TB, s *observer.Snapshot, id backplane.DeviceID) observer.DeviceInfo {
 	t.Helper()
 	for _, d := range s.Devices {
-		if d.ID == id.Seq() {
+		if d.ID == id.String() {
 			return d
 		}
 	}
@@ -70,7 +70,7 @@ func device(t testing.TB, s *observer.Snapshot, id backplane.DeviceID) observer.
 
 func hasDevice(s *observer.Snapshot, id backplane.DeviceID) bool {
 	for _, d := range s.Devices {
-		if d.ID == id.Seq() {
+		if d.ID == id.String() {
 			return true
 		}
 	}

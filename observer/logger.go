@@ -162,7 +162,7 @@ func (lg *Logger) name(id backplane.DeviceID) string {
 func (r *Recorder) name(id backplane.DeviceID) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if d := r.devs[key(id)]; d != nil {
+	if d := r.devs[id]; d != nil {
 		return d.name
 	}
 	return ""

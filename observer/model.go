@@ -11,13 +11,13 @@ func (r *Recorder) devLocked(id backplane.DeviceID, now int64) *devRec {
 	if id.IsZero() {
 		return nil
 	}
-	d := r.devs[key(id)]
+	d := r.devs[id]
 	if d == nil {
-		if _, gone := r.gone[key(id)]; gone {
+		if _, gone := r.gone[id]; gone {
 			return nil
 		}
 		d = &devRec{id: id, since: now}
-		r.devs[key(id)] = d
+		r.devs[id] = d
 		r.st.alive++
 	}
 	return d
@@ -30,21 +30,21 @@ func (r *Recorder) setLinkLocked(d, p *devRec, old, m backplane.LinkMode) {
 	}
 	switch {
 	case m == 0:
-		delete(d.links, key(p.id))
-		delete(p.links, key(d.id))
+		delete(d.links, p.id)
+		delete(p.links, d.id)
 		r.st.links--
 		return
 	case old == 0:
 		r.st.links++
 	}
 	if d.links == nil {
-		d.links = make(map[uint64]backplane.LinkMode, 2)
+		d.links = make(map[backplane.DeviceID]backplane.LinkMode, 2)
 	}
 	if p.links == nil {
-		p.links = make(map[uint64]backplane.LinkMode, 2)
+		p.links = make(map[backplane.DeviceID]backplane.LinkMode, 2)
 	}
-	d.links[key(p.id)] = m
-	p.links[key(d.id)] = flip(m)
+	d.links[p.id] = m
+	p.links[d.id] = flip(m)
 }
 
 // downLocked marks d disconnected with f: its links go, as they do in the
@@ -54,13 +54,13 @@ func (r *Recorder) downLocked(d *devRec, f *backplane.Fault, now int64) {
 	d.line = backplane.Line{}
 	for p := range d.links {
 		if pd := r.devs[p]; pd != nil {
-			delete(pd.links, key(d.id))
+			delete(pd.links, d.id)
 		}
 		r.st.links--
 	}
 	d.links = nil
 	r.st.alive--
-	r.downQ = append(r.downQ, downEntry{id: key(d.id), at: now})
+	r.downQ = append(r.downQ, downEntry{id: d.id, at: now})
 }
 
 // adoptLocked makes c a child of s.
@@ -68,14 +68,14 @@ func (r *Recorder) adoptLocked(s, c *devRec) {
 	if c.parent == s.id || c == s {
 		return
 	}
-	if old := r.devs[key(c.parent)]; old != nil {
-		delete(old.children, key(c.id))
+	if old := r.devs[c.parent]; old != nil {
+		delete(old.children, c.id)
 	}
 	c.parent = s.id
 	if s.children == nil {
-		s.children = make(map[uint64]struct{}, 4)
+		s.children = make(map[backplane.DeviceID]struct{}, 4)
 	}
-	s.children[key(c.id)] = struct{}{}
+	s.children[c.id] = struct{}{}
 }
 
 // pruneLocked forgets disconnected devices past the retention or the cap.
@@ -96,17 +96,17 @@ func (r *Recorder) pruneLocked(now int64) {
 	}
 }
 
-func (r *Recorder) forgetLocked(id uint64) {
+func (r *Recorder) forgetLocked(id backplane.DeviceID) {
 	d := r.devs[id]
 	if d == nil {
 		return
 	}
 	delete(r.devs, id)
-	if p := r.devs[key(d.parent)]; p != nil {
+	if p := r.devs[d.parent]; p != nil {
 		delete(p.children, id)
 	}
 	// Remember the ID for a while, in a ring of fixed size.
-	if old := r.goneQ[r.goneHd]; old != 0 {
+	if old := r.goneQ[r.goneHd]; !old.IsZero() {
 		delete(r.gone, old)
 	}
 	r.goneQ[r.goneHd] = id

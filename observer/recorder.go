@@ -33,11 +33,11 @@ type Recorder struct {
 	init bool
 	cfg  config
 
-	devs   map[uint64]*devRec
+	devs   map[backplane.DeviceID]*devRec
 	downQ  []downEntry // disconnected devices, oldest first, from downHd
 	downHd int
-	gone   map[uint64]struct{} // recently forgotten devices (see devLocked)
-	goneQ  []uint64            // the same, as a ring
+	gone   map[backplane.DeviceID]struct{} // recently forgotten devices (see devLocked)
+	goneQ  []backplane.DeviceID            // the same, as a ring
 	goneHd int
 
 	seq    uint64  // sequence number of the last event recorded
@@ -57,18 +57,41 @@ type devRec struct {
 	fault     *backplane.Fault
 	since     int64 // unix nanoseconds: first seen
 	downAt    int64
-	links     map[uint64]backplane.LinkMode // seen from this device
-	line      backplane.Line                // zero unless tracked; dropped at disconnect
+	links     map[backplane.DeviceID]backplane.LinkMode // seen from this device
+	line      backplane.Line                            // zero unless tracked; dropped at disconnect
 	parent    backplane.DeviceID
-	children  map[uint64]struct{}
+	children  map[backplane.DeviceID]struct{}
 	sup       bool // is a supervisor
 	limit     bool // restart limit reached
 	abandoned bool
 	restarts  uint32 // for a supervisor: restarts it made
+	child     string // its ID in its supervisor's spec
+	gen       uint64 // its generation as that child
+	sv        *supRec
 }
 
+// supRec is what the model keeps of a supervisor beyond its device.
+type supRec struct {
+	exits       map[string]exitRec // by child ID: how its last generation ended
+	recent      [recentMax]int64   // times of its last restarts, a ring
+	nrecent     int                // restarts recorded in recent
+	maxRestarts int                // from a RestartLimitError; 0: unknown
+	period      int64              // the same; 0: unknown
+}
+
+// exitRec is how a child's generation ended.
+type exitRec struct {
+	dev     backplane.DeviceID
+	at      int64
+	fault   *backplane.Fault
+	stopped bool
+}
+
+// recentMax is how many of a supervisor's restart times the model keeps.
+const recentMax = 64
+
 type downEntry struct {
-	id uint64
+	id backplane.DeviceID
 	at int64
 }
 
@@ -92,6 +115,7 @@ type entry struct {
 	at    int64
 	kind  backplane.EventKind
 	styp  supervisor.EventType // for supervisor events (kind == 0)
+	gen   uint64               // for supervisor events: the child's generation
 	mode  backplane.LinkMode
 	dev   backplane.DeviceID
 	peer  backplane.DeviceID // link peer, shutdown requester, or supervisor
@@ -122,11 +146,11 @@ func (r *Recorder) initLocked() {
 	if r.cfg.now == nil {
 		r.cfg = defaults()
 	}
-	r.devs = make(map[uint64]*devRec)
+	r.devs = make(map[backplane.DeviceID]*devRec)
 	r.ring = make([]entry, r.cfg.events)
 	r.faults = make([]entry, r.cfg.faults)
-	r.gone = make(map[uint64]struct{}, goneMax)
-	r.goneQ = make([]uint64, goneMax)
+	r.gone = make(map[backplane.DeviceID]struct{}, goneMax)
+	r.goneQ = make([]backplane.DeviceID, goneMax)
 	r.init = true
 }
 
@@ -136,7 +160,6 @@ func (r *Recorder) Record(e backplane.Event) {
 	r.mu.Lock()
 	r.initLocked()
 	now := r.cfg.now().UnixNano()
-	id := key(e.Device)
 	var d *devRec
 	switch e.Kind {
 	case backplane.EventCreated:
@@ -150,7 +173,7 @@ func (r *Recorder) Record(e backplane.Event) {
 		d = r.devLocked(e.Device, now)
 		p := r.devLocked(e.Peer, now)
 		if d != nil && p != nil && !d.down && !p.down {
-			old := d.links[key(e.Peer)]
+			old := d.links[e.Peer]
 			m := old | e.Mode
 			if e.Kind == backplane.EventUnlinked {
 				m = old &^ e.Mode
@@ -158,14 +181,14 @@ func (r *Recorder) Record(e backplane.Event) {
 			r.setLinkLocked(d, p, old, m&backplane.Peer)
 		}
 	case backplane.EventDisconnected:
-		d = r.devs[id]
+		d = r.devs[e.Device]
 		r.st.disconnects[faultIndex(e.Fault)]++
 		if d != nil && !d.down {
 			r.downLocked(d, e.Fault, now)
 		}
 	case backplane.EventShutdownRequested:
 		r.st.shutdowns++
-		d = r.devs[id]
+		d = r.devs[e.Device]
 	}
 	ent := entry{kind: e.Kind, at: now, mode: e.Mode, dev: e.Device, peer: e.Peer, fault: e.Fault}
 	if d != nil {
@@ -205,18 +228,27 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 			r.st.restarts++
 		}
 		c = r.devLocked(f.child, now)
+		if c != nil {
+			c.child, c.gen = f.childName, f.gen
+		}
 		if c != nil && s != nil {
 			r.adoptLocked(s, c)
-			if f.typ == supervisor.EventChildRestarted {
-				s.restarts++
-			}
+		}
+		if s != nil && f.typ == supervisor.EventChildRestarted {
+			s.restarts++
+			sv := s.supLocked()
+			sv.recent[sv.nrecent%recentMax] = now
+			sv.nrecent++
 		}
 	case supervisor.EventChildExited:
 		r.st.exits++
-		c = r.devs[key(f.child)]
+		c = r.devs[f.child]
+		if s != nil && f.childName != "" {
+			s.supLocked().exits[f.childName] = exitRec{dev: f.child, at: now, fault: f.fault, stopped: f.stopped}
+		}
 	case supervisor.EventChildAbandoned:
 		r.st.abandoned++
-		c = r.devs[key(f.child)]
+		c = r.devs[f.child]
 		if c != nil {
 			c.abandoned = true
 		}
@@ -226,6 +258,10 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 		r.st.limits++
 		if s != nil {
 			s.limit = true
+			if le, ok := f.err.(*supervisor.RestartLimitError); ok && le != nil {
+				sv := s.supLocked()
+				sv.maxRestarts, sv.period = le.MaxRestarts, int64(le.Period)
+			}
 		}
 	}
 	if c != nil && c.name == "" && f.childName != "" {
@@ -235,8 +271,17 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 	if name == "" && c != nil {
 		name = c.name
 	}
-	ent := entry{styp: f.typ, at: now, dev: f.child, peer: f.sup, name: name, fault: f.fault, err: f.err}
+	ent := entry{styp: f.typ, gen: f.gen, at: now, dev: f.child, peer: f.sup, name: name, fault: f.fault, err: f.err}
 	r.pushLocked(ent, f.typ == supervisor.EventRestartLimit || f.typ == supervisor.EventChildAbandoned || f.typ == supervisor.EventChildStartFailed)
 	r.pruneLocked(now)
 	r.mu.Unlock()
+}
+
+// supLocked returns what the model keeps of d as a supervisor, making it
+// on first use.
+func (d *devRec) supLocked() *supRec {
+	if d.sv == nil {
+		d.sv = &supRec{exits: make(map[string]exitRec, 4)}
+	}
+	return d.sv
 }

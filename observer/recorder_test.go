@@ -36,9 +36,9 @@ func TestRecorderLinks(t *testing.T) {
 		dev  backplane.DeviceID
 		want []observer.LinkInfo
 	}{
-		{a.ID(), []observer.LinkInfo{{Peer: b.ID().Seq(), Mode: "monitor"}}},
-		{b.ID(), []observer.LinkInfo{{Peer: a.ID().Seq(), Mode: "notify"}, {Peer: c.ID().Seq(), Mode: "monitor"}}},
-		{c.ID(), []observer.LinkInfo{{Peer: b.ID().Seq(), Mode: "notify"}}},
+		{a.ID(), []observer.LinkInfo{{Peer: b.ID().String(), Mode: "monitor"}}},
+		{b.ID(), []observer.LinkInfo{{Peer: a.ID().String(), Mode: "notify"}, {Peer: c.ID().String(), Mode: "monitor"}}},
+		{c.ID(), []observer.LinkInfo{{Peer: b.ID().String(), Mode: "notify"}}},
 	}
 	for _, tt := range tests {
 		if have := links(tt.dev); !reflect.DeepEqual(have, tt.want) {
@@ -61,18 +61,18 @@ func TestRecorderLinks(t *testing.T) {
 	if dc.State != "down" || dc.Fault == nil || dc.Fault.Kind != "error" || len(dc.Links) != 0 {
 		t.Errorf("device c after disconnect: %+v", dc)
 	}
-	if l := links(b.ID()); len(l) != 1 || l[0].Peer != a.ID().Seq() {
+	if l := links(b.ID()); len(l) != 1 || l[0].Peer != a.ID().String() {
 		t.Errorf("links of b after c went down: %+v", l)
 	}
 	if st := s.Stats; st.Alive != 2 || st.Down != 1 || st.Links != 1 || st.Disconnects["error"] != 1 {
 		t.Errorf("stats after disconnect: %+v", st)
 	}
-	if len(s.Faults) != 1 || s.Faults[0].Device != c.ID().Seq() {
+	if len(s.Faults) != 1 || s.Faults[0].Device != c.ID().String() {
 		t.Errorf("faults: %+v", s.Faults)
 	}
 	// Devices alive come first.
-	if last := s.Devices[len(s.Devices)-1]; last.ID != c.ID().Seq() {
-		t.Errorf("last device %d, want the down one %v", last.ID, c.ID())
+	if last := s.Devices[len(s.Devices)-1]; last.ID != c.ID().String() {
+		t.Errorf("last device %s, want the down one %v", last.ID, c.ID())
 	}
 }
 
@@ -101,14 +101,14 @@ func TestRecorderCascade(t *testing.T) {
 		t.Fatalf("leaf fault: %+v", f)
 	}
 	wantChain := []observer.Hop{
-		{Device: worker.ID().Seq(), Name: "worker", Kind: "cascade"},
-		{Device: root.ID().Seq(), Name: "root", Kind: "panic"},
+		{Device: worker.ID().String(), Name: "worker", Kind: "cascade"},
+		{Device: root.ID().String(), Name: "root", Kind: "panic"},
 	}
 	if !reflect.DeepEqual(f.Chain, wantChain) {
 		t.Errorf("chain: have %+v, want %+v", f.Chain, wantChain)
 	}
-	if f.RootDevice != root.ID().Seq() || f.Root == nil || f.Root.Panic != "boom" || f.Root.Stack == "" {
-		t.Errorf("root of the cascade: %d %+v", f.RootDevice, f.Root)
+	if f.RootDevice != root.ID().String() || f.Root == nil || f.Root.Panic != "boom" || f.Root.Stack == "" {
+		t.Errorf("root of the cascade: %s %+v", f.RootDevice, f.Root)
 	}
 	if st := s.Stats; st.Disconnects["cascade"] != 2 || st.Disconnects["panic"] != 1 || st.Alive != 0 {
 		t.Errorf("stats: %+v", st)
@@ -165,11 +165,11 @@ func TestRecorderSupervisor(t *testing.T) {
 
 	s := rec.Snapshot(observer.SnapshotOptions{})
 	ds := device(t, s, sup.ID())
-	if !ds.IsSupervisor || ds.Restarts != 1 || !ds.RestartLimit || !reflect.DeepEqual(ds.Children, []uint64{c1.ID().Seq(), c2.ID().Seq()}) {
+	if !ds.IsSupervisor || ds.Restarts != 1 || !ds.RestartLimit || !reflect.DeepEqual(ds.Children, []string{c1.ID().String(), c2.ID().String()}) {
 		t.Errorf("supervisor: %+v", ds)
 	}
 	d2 := device(t, s, c2.ID())
-	if d2.Supervisor != sup.ID().Seq() || d2.Name != "worker" || !d2.Abandoned {
+	if d2.Supervisor != sup.ID().String() || d2.Name != "worker" || !d2.Abandoned {
 		t.Errorf("restarted child: %+v", d2)
 	}
 	st := s.Stats
@@ -215,7 +215,7 @@ func TestRecorderEvents(t *testing.T) {
 				t.Errorf("event kind %q, want created", e.Kind)
 			}
 			for _, id := range ids {
-				if id.Seq() == e.Device {
+				if id.String() == e.Device {
 					have = append(have, id)
 				}
 			}
@@ -301,11 +301,11 @@ func TestSnapshotOptions(t *testing.T) {
 	if len(s.Devices) != 2 || s.Omitted != 4 || len(s.Events) != 0 {
 		t.Errorf("MaxDevices 2: %d devices, %d omitted, %d events", len(s.Devices), s.Omitted, len(s.Events))
 	}
-	s = rec.Snapshot(observer.SnapshotOptions{Device: spokes[0].ID().Seq(), MaxEvents: 3})
+	s = rec.Snapshot(observer.SnapshotOptions{Device: spokes[0].ID(), MaxEvents: 3})
 	if len(s.Devices) != 2 || !hasDevice(s, hub.ID()) || len(s.Events) != 3 {
 		t.Errorf("Device: %+v", s)
 	}
-	if s := rec.Snapshot(observer.SnapshotOptions{Device: 1 << 60}); s != nil {
+	if s := rec.Snapshot(observer.SnapshotOptions{Device: backplane.LocalID(1 << 60)}); s != nil {
 		t.Errorf("unknown device: %+v", s)
 	}
 	last := rec.Stats().Events

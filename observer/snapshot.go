@@ -3,6 +3,7 @@ package observer
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/backplane-go/backplane"
@@ -14,6 +15,7 @@ type Snapshot struct {
 	Time     time.Time    `json:"time"`
 	Seq      uint64       `json:"seq"`      // the last event's sequence number
 	Stats    Stats        `json:"stats"`    // totals
+	Nodes    []NodeInfo   `json:"nodes"`    // other nodes whose devices the model holds, by name
 	Devices  []DeviceInfo `json:"devices"`  // alive first, then by ID
 	Omitted  int          `json:"omitted"`  // devices left out by MaxDevices
 	Events   []EventInfo  `json:"events"`   // recent events, oldest first
@@ -21,29 +23,61 @@ type Snapshot struct {
 	Shutdown bool         `json:"shutdown"` // the shutdown endpoint is enabled (set by Handler)
 }
 
-// DeviceInfo describes one device of a Snapshot.
+// NodeInfo describes another node of the cluster, one run of it: the
+// devices of it the model holds (proxies, see backplane.NewProxy).
+type NodeInfo struct {
+	Name        string `json:"name"`
+	Incarnation string `json:"incarnation"` // hexadecimal, as backplane.NodeID prints it
+	Alive       int    `json:"alive"`       // its devices the model holds alive
+	Down        int    `json:"down"`        // and down
+}
+
+// DeviceInfo describes one device of a Snapshot. Device IDs, here and
+// everywhere in the JSON, are strings: "#7" for a device of this process
+// (its backplane.DeviceID as text), "#7@db/5f3a9c" for device 7 of node db
+// in its incarnation 0x5f3a9c (see ParseID).
 type DeviceInfo struct {
-	ID           uint64     `json:"id"`            // backplane.DeviceID.Seq, or a key for a device on another node
-	Ref          string     `json:"ref,omitempty"` // the DeviceID as text, for a device on another node ("#7@db")
+	ID           string     `json:"id"`
+	Node         string     `json:"node,omitempty"`        // the node's name, for a device on another node
+	Incarnation  string     `json:"incarnation,omitempty"` // the node's incarnation (hexadecimal)
 	Name         string     `json:"name,omitempty"`
 	State        string     `json:"state"` // "alive" or "down"
 	Since        time.Time  `json:"since"` // first seen
 	DownAt       time.Time  `json:"down_at,omitzero"`
 	Fault        *FaultInfo `json:"fault,omitempty"` // down with a fault
 	Links        []LinkInfo `json:"links"`
-	Supervisor   uint64     `json:"supervisor,omitempty"` // parent in the supervision tree
-	Children     []uint64   `json:"children,omitempty"`
+	Supervisor   string     `json:"supervisor,omitempty"` // parent in the supervision tree
+	Children     []string   `json:"children,omitempty"`   // every generation the model holds
 	IsSupervisor bool       `json:"is_supervisor,omitempty"`
-	Restarts     int        `json:"restarts,omitempty"` // supervisor: restarts made
+	Child        string     `json:"child,omitempty"`      // its ID in its supervisor's spec
+	Generation   uint64     `json:"generation,omitempty"` // 1 for its child's first start, then one more per start
+	LastExit     *ExitInfo  `json:"last_exit,omitempty"`  // how its child's previous generation ended
+	Restarts     int        `json:"restarts,omitempty"`   // supervisor: restarts it made
+	// Recent: supervisor: restarts it made within the last Period
+	// (restarts in the period, against MaxRestarts, is the intensity
+	// used). Period and MaxRestarts come from the supervisor's
+	// RestartLimitError once one is seen; until then Period is
+	// DefaultIntensityPeriod and MaxRestarts 0 (unknown).
+	Recent       int        `json:"recent_restarts,omitempty"`
+	Period       string     `json:"period,omitempty"`
+	MaxRestarts  int        `json:"max_restarts,omitempty"`
 	RestartLimit bool       `json:"restart_limit,omitempty"`
 	Abandoned    bool       `json:"abandoned,omitempty"`
 	Tracked      bool       `json:"tracked,omitempty"` // shutdown can be requested
 }
 
+// ExitInfo says how a child's generation ended.
+type ExitInfo struct {
+	Device  string     `json:"device"` // the generation's device
+	Time    time.Time  `json:"time"`
+	Fault   *FaultInfo `json:"fault,omitempty"`   // nil: a clean exit
+	Stopped bool       `json:"stopped,omitempty"` // its supervisor stopped it
+}
+
 // LinkInfo is one link of a device, seen from it: "monitor" (it watches
 // Peer), "notify" (Peer watches it) or "peer" (both).
 type LinkInfo struct {
-	Peer uint64 `json:"peer"`
+	Peer string `json:"peer"`
 	Mode string `json:"mode"`
 }
 
@@ -52,13 +86,12 @@ type EventInfo struct {
 	Seq        uint64     `json:"seq"`
 	Time       time.Time  `json:"time"`
 	Kind       string     `json:"kind"`             // a backplane.EventKind or supervisor.EventType, as text
-	Device     uint64     `json:"device,omitempty"` // the device; the child for supervisor events
+	Device     string     `json:"device,omitempty"` // the device; the child for supervisor events
 	Name       string     `json:"name,omitempty"`   // its name
-	Ref        string     `json:"ref,omitempty"`    // Device as text, if on another node
-	Peer       uint64     `json:"peer,omitempty"`   // link peer, or shutdown requester
-	PeerRef    string     `json:"peer_ref,omitempty"`
-	Mode       string     `json:"mode,omitempty"` // linked, unlinked
-	Supervisor uint64     `json:"supervisor,omitempty"`
+	Peer       string     `json:"peer,omitempty"`   // link peer, or shutdown requester
+	Mode       string     `json:"mode,omitempty"`   // linked, unlinked
+	Supervisor string     `json:"supervisor,omitempty"`
+	Generation uint64     `json:"generation,omitempty"` // supervisor events: the child's generation
 	Fault      *FaultInfo `json:"fault,omitempty"`
 	Error      string     `json:"error,omitempty"` // supervisor events: why a start failed, or the restart limit error
 	Text       string     `json:"text"`            // one line for humans
@@ -73,15 +106,13 @@ type FaultInfo struct {
 	Panic      string     `json:"panic,omitempty"` // panic value
 	Stack      string     `json:"stack,omitempty"` // panic stack (at most MaxStack bytes)
 	Chain      []Hop      `json:"chain,omitempty"`
-	RootDevice uint64     `json:"root_device,omitempty"`
-	RootRef    string     `json:"root_ref,omitempty"` // RootDevice as text, if on another node
+	RootDevice string     `json:"root_device,omitempty"`
 	Root       *FaultInfo `json:"root,omitempty"`
 }
 
 // Hop is one device of a cascade chain and the kind of its fault.
 type Hop struct {
-	Device uint64 `json:"device"`
-	Ref    string `json:"ref,omitempty"` // Device as text, if on another node
+	Device string `json:"device"`
 	Name   string `json:"name,omitempty"`
 	Kind   string `json:"kind"`
 }
@@ -113,7 +144,7 @@ const maxChain = 64
 // every device and the whole event ring.
 type SnapshotOptions struct {
 	MaxDevices int    // at most this many devices, alive first (0: all)
-	Device     uint64 // only this device and its links, parent and children (0: all)
+	Device     backplane.DeviceID // only this device and its links, parent and children (zero: all)
 	MaxEvents  int    // at most this many recent events and faults (0: all kept; <0: none)
 	Since      uint64 // only events with a greater Seq
 }
@@ -170,7 +201,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 	r.initLocked()
 	now := r.cfg.now().UnixNano()
 	r.pruneLocked(now)
-	c := converter{r: r, seen: make(map[*backplane.Fault]*FaultInfo)}
+	c := converter{r: r, now: r.cfg.now().UnixNano(), seen: make(map[*backplane.Fault]*FaultInfo)}
 	s := &Snapshot{
 		Time:    time.Unix(0, now).UTC(),
 		Seq:     r.seq,
@@ -180,7 +211,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 		Faults:  []EventInfo{},
 	}
 	var devs []*devRec
-	if opts.Device != 0 {
+	if !opts.Device.IsZero() {
 		d := r.devs[opts.Device]
 		if d == nil {
 			return nil
@@ -194,7 +225,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 				devs = append(devs, cd)
 			}
 		}
-		if p := r.devs[key(d.parent)]; p != nil && p != d {
+		if p := r.devs[d.parent]; p != nil && p != d {
 			devs = append(devs, p)
 		}
 	} else {
@@ -210,7 +241,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 			}
 			return -1
 		}
-		return cmp.Compare(key(a.id), key(b.id))
+		return compareIDs(a.id, b.id)
 	})
 	devs = slices.Compact(devs)
 	if opts.MaxDevices > 0 && len(devs) > opts.MaxDevices {
@@ -221,6 +252,7 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 	for _, d := range devs {
 		s.Devices = append(s.Devices, c.device(d))
 	}
+	s.Nodes = r.nodesLocked()
 	if opts.MaxEvents >= 0 {
 		s.Events = c.events(r.ring, r.seq, opts.Since, opts.MaxEvents)
 		s.Faults = c.events(r.faults, r.nfault, 0, opts.MaxEvents)
@@ -247,7 +279,39 @@ func (r *Recorder) Events(since uint64, max int) (events []EventInfo, lost bool)
 		return []EventInfo{}, since > r.seq
 	}
 	lost = since+1 < oldest
-	c := converter{r: r, seen: make(map[*backplane.Fault]*FaultInfo)}
+	c := converter{r: r, now: r.cfg.now().UnixNano(), seen: make(map[*backplane.Fault]*FaultInfo)}
 	events = c.eventsFrom(r.ring, r.seq, since, max)
 	return events, lost
+}
+
+// nodesLocked lists the other nodes whose devices the model holds.
+func (r *Recorder) nodesLocked() []NodeInfo {
+	var byNode map[backplane.NodeID]*NodeInfo
+	for id, d := range r.devs {
+		if !id.IsRemote() {
+			continue
+		}
+		if byNode == nil {
+			byNode = make(map[backplane.NodeID]*NodeInfo)
+		}
+		n := id.Node()
+		ni := byNode[n]
+		if ni == nil {
+			ni = &NodeInfo{Name: n.Name, Incarnation: strconv.FormatUint(n.Incarnation, 16)}
+			byNode[n] = ni
+		}
+		if d.down {
+			ni.Down++
+		} else {
+			ni.Alive++
+		}
+	}
+	out := make([]NodeInfo, 0, len(byNode))
+	for _, ni := range byNode {
+		out = append(out, *ni)
+	}
+	slices.SortFunc(out, func(a, b NodeInfo) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(len(a.Incarnation), len(b.Incarnation)), cmp.Compare(a.Incarnation, b.Incarnation))
+	})
+	return out
 }

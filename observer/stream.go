@@ -12,7 +12,7 @@ import (
 // when the request's context is done or a write fails.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	var since uint64
-	if err := parseQuery(r.URL.RawQuery, param{"since", 0, 1<<63 - 1, &since}); err != nil {
+	if err := parseQuery(r.URL.RawQuery, param{name: "since", hi: 1<<63 - 1, dst: &since}); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

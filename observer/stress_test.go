@@ -57,7 +57,7 @@ func TestRecorderConcurrent(t *testing.T) {
 
 	s := rec.Snapshot(observer.SnapshotOptions{})
 	alive, ends := 0, 0
-	state := map[uint64]string{}
+	state := map[string]string{}
 	for _, d := range s.Devices {
 		state[d.ID] = d.State
 	}
@@ -68,7 +68,7 @@ func TestRecorderConcurrent(t *testing.T) {
 		for _, l := range d.Links {
 			ends++
 			if state[l.Peer] != "alive" || d.State != "alive" {
-				t.Errorf("link %d-%d involves a device that is down", d.ID, l.Peer)
+				t.Errorf("link %s-%s involves a device that is down", d.ID, l.Peer)
 			}
 		}
 	}

@@ -56,13 +56,9 @@ var (
 // backplane.Line.Shutdown on behalf of the zero DeviceID (outside any
 // device). It does not wait for the device to stop.
 func (r *Recorder) RequestShutdown(id backplane.DeviceID) error {
-	return r.requestShutdown(key(id))
-}
-
-func (r *Recorder) requestShutdown(seq uint64) error {
 	r.mu.Lock()
 	r.initLocked()
-	d := r.devs[seq]
+	d := r.devs[id]
 	var l backplane.Line
 	if d != nil {
 		l = d.line

@@ -88,7 +88,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("output is not a terminal, yet has a carriage return:\n%q", text)
 	}
 
-	names := map[uint64]string{} // by device
+	names := map[string]string{} // by device
 	seen := map[string]bool{}    // every name, whatever its generation
 	for _, d := range ts.snap.Devices {
 		names[d.ID] = d.Name
@@ -119,7 +119,7 @@ func TestRun(t *testing.T) {
 		}
 		for _, want := range []string{"store", "api", "jobs"} {
 			if !slices.Contains(kids, want) {
-				t.Errorf("app #%d supervises %v, not %s", d.ID, kids, want)
+				t.Errorf("app %s supervises %v, not %s", d.ID, kids, want)
 			}
 		}
 	}

@@ -109,13 +109,13 @@ func TestRunNodes(t *testing.T) {
 	// The observer shows the proxies of the remote backends, each linked
 	// to a local frontend that monitors it.
 	live := getSnapshot(t, ts.url)
-	names := map[uint64]string{}
+	names := map[string]string{}
 	for _, d := range live.Devices {
 		names[d.ID] = d.Name
 	}
 	remoteLinked := 0
 	for _, d := range live.Devices {
-		if !strings.Contains(d.Ref, "@demo-") || d.State != "alive" {
+		if !strings.HasPrefix(d.Node, "demo-") || d.State != "alive" {
 			continue
 		}
 		for _, l := range d.Links {
@@ -147,7 +147,7 @@ func TestRunNodes(t *testing.T) {
 		if f.Kind == "unreachable" || (f.Root != nil && f.Root.Kind == "unreachable") {
 			unreachable = true
 		}
-		if f.Kind == "cascade" && strings.Contains(f.RootRef, "@demo-") {
+		if f.Kind == "cascade" && strings.Contains(f.RootDevice, "@demo-") {
 			remoteRoot = true
 		}
 	}

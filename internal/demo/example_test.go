@@ -24,9 +24,9 @@ func Example() {
 	cancel()
 	fmt.Println("stopped:", <-ran)
 
-	s := svc.Recorder().Snapshot(observer.SnapshotOptions{Device: mailer.Seq()})
+	s := svc.Recorder().Snapshot(observer.SnapshotOptions{Device: mailer})
 	for _, d := range s.Devices {
-		if d.ID == mailer.Seq() {
+		if d.ID == mailer.String() {
 			fmt.Printf("%s went down: %s\n", d.Name, d.Fault.Error)
 		}
 	}

@@ -52,7 +52,7 @@ func events(svc *Service, typ supervisor.EventType) <-chan supervisor.Event {
 
 // treeOf returns "name<parent" for every alive device of the snapshot.
 func treeOf(s *observer.Snapshot) []string {
-	names := map[uint64]string{}
+	names := map[string]string{}
 	for _, d := range s.Devices {
 		names[d.ID] = d.Name
 	}
@@ -87,12 +87,12 @@ func TestTree(t *testing.T) {
 
 // downWith reports how the device id went down, as the recorder saw it.
 func downWith(svc *Service, id backplane.DeviceID) string {
-	s := svc.Recorder().Snapshot(observer.SnapshotOptions{Device: id.Seq()})
+	s := svc.Recorder().Snapshot(observer.SnapshotOptions{Device: id})
 	if s == nil {
 		return "unknown"
 	}
 	for _, d := range s.Devices {
-		if d.ID == id.Seq() {
+		if d.ID == id.String() {
 			if d.State != "down" {
 				return d.State
 			}
@@ -160,12 +160,12 @@ func TestCascadeReachesThePool(t *testing.T) {
 		s := svc.Recorder().Snapshot(observer.SnapshotOptions{})
 		first := map[string]observer.DeviceInfo{} // each name's first generation
 		for _, d := range s.Devices {
-			if f, ok := first[d.Name]; !ok || d.ID < f.ID {
+			if f, ok := first[d.Name]; !ok || seqOf(d.ID) < seqOf(f.ID) {
 				first[d.Name] = d
 			}
 		}
 		fromDB := func(d observer.DeviceInfo) bool {
-			return d.Fault != nil && d.Fault.Kind == "cascade" && d.Fault.RootDevice == db.Seq()
+			return d.Fault != nil && d.Fault.Kind == "cascade" && d.Fault.RootDevice == db.String()
 		}
 		if d := first["sessions"]; !fromDB(d) {
 			t.Errorf("sessions: %s with %+v, want down in a cascade from db", d.State, d.Fault)
@@ -293,4 +293,10 @@ func TestRootServedAgain(t *testing.T) {
 				st.TreeRestarts, st.Alive, svc.tree.root.ID(), root, svc.Devices())
 		}
 	})
+}
+
+// seqOf returns the sequence number of a device ID of the snapshot.
+func seqOf(id string) uint64 {
+	d, _ := observer.ParseID(id)
+	return d.Seq()
 }

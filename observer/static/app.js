@@ -15,7 +15,7 @@
 
   const $ = (id) => document.getElementById(id);
   const devices = new Map(); // id -> device
-  let seq = 0, stats = {}, canShutdown = false, selected = 0, omitted = 0;
+  let seq = 0, stats = {}, canShutdown = false, selected = "", omitted = 0;
   let source = null, pollTimer = 0, faultCount = 0;
 
   // ---- model -------------------------------------------------------------
@@ -23,38 +23,29 @@
   function dev(id) {
     let d = devices.get(id);
     if (!d) {
-      d = { id, name: "", state: "alive", links: new Map(), children: new Set(), supervisor: 0,
+      d = { id, node: nodeOf(id), name: "", state: "alive", links: new Map(), children: new Set(), supervisor: "",
             fault: null, is_supervisor: false, tracked: false, x: NaN, y: NaN, vx: 0, vy: 0 };
       devices.set(id, d);
     }
     return d;
   }
 
-  // refs names devices of other nodes ("#7@db"), whose ids are keys the
-  // server made up; devices of this process are shown as "#" + id.
-  const refs = new Map();
-  function learn(e) {
-    if (!e) return;
-    if (e.ref) refs.set(e.device !== undefined ? e.device : e.id, e.ref);
-    if (e.peer_ref) refs.set(e.peer, e.peer_ref);
-    if (e.root_ref) refs.set(e.root_device, e.root_ref);
-    for (const h of e.chain || []) if (h.ref) refs.set(h.device, h.ref);
-    learn(e.fault); learn(e.root);
-  }
-  function idText(id) { return refs.get(id) || "#" + id; }
+  // Device IDs are strings: "#7" here, "#7@db/5f3a9c" on node db in its
+  // incarnation 5f3a9c. idText shows them without the incarnation.
+  function idText(id) { return String(id).replace(/\/[0-9a-f]+$/, ""); }
+  function nodeOf(id) { const i = String(id).indexOf("@"); return i < 0 ? "" : String(id).slice(i + 1).replace(/\/[0-9a-f]+$/, ""); }
+  function seqOf(id) { return parseInt(String(id).slice(1), 10) || 0; }
+  function byID(a, b) { return seqOf(a) - seqOf(b) || (a < b ? -1 : a > b ? 1 : 0); }
 
   function loadSnapshot(s) {
     const old = devices;
-    for (const info of s.devices) learn(info);
-    for (const e of s.faults) learn(e);
-    for (const e of s.events) learn(e);
     const keep = new Map();
     for (const info of s.devices) {
       const prev = old.get(info.id);
       const d = { id: info.id, name: info.name || "", state: info.state, fault: info.fault || null,
-        links: new Map(), children: new Set(info.children || []), supervisor: info.supervisor || 0,
+        links: new Map(), children: new Set(info.children || []), supervisor: info.supervisor || "",
         is_supervisor: !!info.is_supervisor, restarts: info.restarts || 0, restart_limit: !!info.restart_limit,
-        abandoned: !!info.abandoned, tracked: !!info.tracked, since: info.since, down_at: info.down_at,
+        abandoned: !!info.abandoned, tracked: !!info.tracked, since: info.since, down_at: info.down_at, node: info.node || "",
         x: prev ? prev.x : NaN, y: prev ? prev.y : NaN, vx: 0, vy: 0 };
       for (const l of info.links) d.links.set(l.peer, MODE[l.mode] || 0);
       keep.set(d.id, d);
@@ -74,7 +65,6 @@
   function apply(e) {
     if (e.seq <= seq) return; // already in the snapshot
     seq = e.seq;
-    learn(e);
     stats.events = e.seq;
     switch (e.kind) {
     case "created": {
@@ -265,8 +255,8 @@
 
   function matches(d, q) {
     if (!q) return true;
-    if (q[0] === "#") return String(d.id) === q.slice(1) || idText(d.id) === q;
-    return d.name.toLowerCase().includes(q) || String(d.id) === q;
+    if (q[0] === "#") return d.id === q || idText(d.id) === q;
+    return d.name.toLowerCase().includes(q) || idText(d.id).slice(1) === q || (d.node || "").toLowerCase() === q;
   }
 
   function renderList() {
@@ -288,7 +278,7 @@
   }
 
   // newestAliveFirst orders devices alive first, then newest first.
-  function newestAliveFirst(a, b) { return (a.state === "down") - (b.state === "down") || b.id - a.id; }
+  function newestAliveFirst(a, b) { return (a.state === "down") - (b.state === "down") || byID(b.id, a.id); }
 
   function renderTree() {
     const box = $("tree"); box.textContent = "";
@@ -305,7 +295,7 @@
       if (d.children.size && !seen.has(d.id)) {
         seen.add(d.id);
         const ul = el("ul");
-        for (const c of [...d.children].sort((a, b) => a - b)) {
+        for (const c of [...d.children].sort(byID)) {
           if (--budget < 0) { ul.append(el("li", { class: "muted", text: "\u2026" })); break; }
           const cd = devices.get(c);
           if (cd) ul.append(node(cd));
@@ -322,7 +312,7 @@
   function renderDevice() {
     const box = $("device"); box.textContent = "";
     const d = devices.get(selected);
-    if (!d) { box.append(el("p", { class: "muted", text: selected ? "Device #" + selected + " is gone." : "Click a device." })); return; }
+    if (!d) { box.append(el("p", { class: "muted", text: selected ? "Device " + idText(selected) + " is gone." : "Click a device." })); return; }
     const dl = el("dl");
     const row = (k, v) => { dl.append(el("dt", { text: k }), el("dd", null, v)); };
     row("id", idText(d.id)); row("name", d.name || "\u2014");
@@ -336,11 +326,11 @@
     box.append(dl);
     if (d.fault) { box.append(el("h4", { text: "fault" }), faultBlock(d.fault)); }
     const links = el("ul");
-    for (const [p, m] of [...d.links].sort((a, b) => a[0] - b[0]).slice(0, 500)) links.append(el("li", null, MODE_NAME[m] + " ", devLink(p)));
+    for (const [p, m] of [...d.links].sort((a, b) => byID(a[0], b[0])).slice(0, 500)) links.append(el("li", null, MODE_NAME[m] + " ", devLink(p)));
     box.append(el("h4", { text: "links (" + d.links.size + ")" }), links);
     if (d.children.size) {
       const ch = el("ul");
-      for (const c of [...d.children].sort((a, b) => a - b).slice(0, 500)) ch.append(el("li", null, devLink(c)));
+      for (const c of [...d.children].sort(byID).slice(0, 500)) ch.append(el("li", null, devLink(c)));
       box.append(el("h4", { text: "children (" + d.children.size + ")" }), ch);
     }
     if (canShutdown && d.state === "alive") {
@@ -349,7 +339,7 @@
       const out = el("div", { class: "muted" });
       b.addEventListener("click", async () => {
         if (!confirm("Ask device " + idText(d.id) + " " + d.name + " to shut down?")) return;
-        const r = await fetch("api/shutdown?device=" + d.id, { method: "POST" });
+        const r = await fetch("api/shutdown?device=" + encodeURIComponent(d.id), { method: "POST" });
         const j = await r.json().catch(() => ({}));
         out.textContent = r.ok ? "shutdown requested" : (j.error || "HTTP " + r.status);
       });
