@@ -58,12 +58,12 @@ type DeviceInfo struct {
 	// used). Period and MaxRestarts come from the supervisor's
 	// RestartLimitError once one is seen; until then Period is
 	// DefaultIntensityPeriod and MaxRestarts 0 (unknown).
-	Recent       int        `json:"recent_restarts,omitempty"`
-	Period       string     `json:"period,omitempty"`
-	MaxRestarts  int        `json:"max_restarts,omitempty"`
-	RestartLimit bool       `json:"restart_limit,omitempty"`
-	Abandoned    bool       `json:"abandoned,omitempty"`
-	Tracked      bool       `json:"tracked,omitempty"` // shutdown can be requested
+	Recent       int    `json:"recent_restarts,omitempty"`
+	Period       string `json:"period,omitempty"`
+	MaxRestarts  int    `json:"max_restarts,omitempty"`
+	RestartLimit bool   `json:"restart_limit,omitempty"`
+	Abandoned    bool   `json:"abandoned,omitempty"`
+	Tracked      bool   `json:"tracked,omitempty"` // shutdown can be requested
 }
 
 // ExitInfo says how a child's generation ended.
@@ -143,10 +143,10 @@ const maxChain = 64
 // SnapshotOptions select what Snapshot copies. The zero value copies
 // every device and the whole event ring.
 type SnapshotOptions struct {
-	MaxDevices int    // at most this many devices, alive first (0: all)
+	MaxDevices int                // at most this many devices, alive first (0: all)
 	Device     backplane.DeviceID // only this device and its links, parent and children (zero: all)
-	MaxEvents  int    // at most this many recent events and faults (0: all kept; <0: none)
-	Since      uint64 // only events with a greater Seq
+	MaxEvents  int                // at most this many recent events and faults (0: all kept; <0: none)
+	Since      uint64             // only events with a greater Seq
 }
 
 // Stats returns the recorder's totals. It takes the recorder's lock for a
