@@ -43,6 +43,7 @@
 //	GET  /               the page (HTML, JS and CSS embedded; no CDN)
 //	GET  /api/snapshot   the model as JSON
 //	GET  /api/events     the live event stream (server-sent events)
+//	GET  /api/series     one point per second for the charts (Series)
 //	POST /api/shutdown   ask a device to shut down (only with WithShutdown)
 //
 // Query parameters are given at most once each; an unknown, repeated,
@@ -55,6 +56,7 @@
 //	/api/snapshot?device=ID  only device ID, its peers, supervisor and children (404 if unknown)
 //	/api/snapshot?since=SEQ  only events and faults with seq > SEQ
 //	/api/events?since=SEQ    stream events with seq > SEQ (or the Last-Event-ID header)
+//	/api/series?window=N     the last N seconds (1..600, default 300)
 //	/api/shutdown?device=ID  the device to stop
 //
 // For example:

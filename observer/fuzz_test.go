@@ -54,6 +54,11 @@ func FuzzHandler(f *testing.F) {
 		{0, "", "/", ""},
 		{1, "127.0.0.1", "/api/shutdown", "device=99999999999999999999"},
 		{0, "127.0.0.1", "/app.js", ""},
+		{0, "127.0.0.1", "/api/series", "window=60"},
+		{0, "127.0.0.1", "/api/series", "window=0"},
+		{0, "127.0.0.1", "/api/snapshot", "device=%237%40db%2F5f3a9c"},
+		{0, "127.0.0.1", "/api/snapshot", "device=%23"},
+		{1, "127.0.0.1", "/api/shutdown", "device=%231%40a%2F"},
 		{2, "127.0.0.1", "/api/../app.css", "x"},
 		{0, "127.0.0.1", "//api/snapshot", ";;"},
 	} {
@@ -81,7 +86,7 @@ func FuzzHandler(f *testing.F) {
 		if w.Code >= 400 && w.Header().Get("Content-Type") != "application/json" {
 			t.Fatalf("%s %s: status %d with content type %q", r.Method, u, w.Code, w.Header().Get("Content-Type"))
 		}
-		if w.Code == http.StatusOK && strings.HasPrefix(u.Path, "/api/snapshot") && !strings.HasPrefix(w.Body.String(), "{") {
+		if w.Code == http.StatusOK && (u.Path == "/api/snapshot" || u.Path == "/api/series") && !strings.HasPrefix(w.Body.String(), "{") {
 			t.Fatalf("%s %s: snapshot body %.40q", r.Method, u, w.Body)
 		}
 	})

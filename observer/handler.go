@@ -82,6 +82,7 @@ func Handler(rec *Recorder, opts ...HandlerOption) http.Handler {
 	mux.Handle("/app.css", only("GET", h.asset("static/app.css", "text/css; charset=utf-8")))
 	mux.Handle("/api/snapshot", only("GET", http.HandlerFunc(h.snapshot)))
 	mux.Handle("/api/events", only("GET", http.HandlerFunc(h.events)))
+	mux.Handle("/api/series", only("GET", http.HandlerFunc(h.series)))
 	if cfg.shutdown {
 		post := checkOrigin(cfg.hosts, http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.shutdown)))
 		mux.Handle("/api/shutdown", only("POST", post))

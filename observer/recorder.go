@@ -47,6 +47,9 @@ type Recorder struct {
 
 	st   counters
 	subs []chan struct{}
+
+	samples [SeriesLength]sample // a ring: samples[(nsample-1) % SeriesLength] is the last
+	nsample int
 }
 
 // devRec is the model of one device.
@@ -152,6 +155,7 @@ func (r *Recorder) initLocked() {
 	r.gone = make(map[backplane.DeviceID]struct{}, goneMax)
 	r.goneQ = make([]backplane.DeviceID, goneMax)
 	r.init = true
+	r.sampleLocked(r.cfg.now().UnixNano())
 }
 
 // Record updates the model with e. Its signature is backplane.Hook's:
@@ -160,6 +164,7 @@ func (r *Recorder) Record(e backplane.Event) {
 	r.mu.Lock()
 	r.initLocked()
 	now := r.cfg.now().UnixNano()
+	r.sampleLocked(now)
 	var d *devRec
 	switch e.Kind {
 	case backplane.EventCreated:
@@ -210,6 +215,7 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 	r.mu.Lock()
 	r.initLocked()
 	now := r.cfg.now().UnixNano()
+	r.sampleLocked(now)
 	var s, c *devRec
 	if !f.sup.IsZero() {
 		s = r.devLocked(f.sup, now)
