@@ -1,34 +1,29 @@
 // The backplane observer page. No dependencies: it loads api/snapshot,
-// then follows api/events (server-sent events), and draws the devices on a
-// canvas with a force layout whose repulsion uses a grid, so each step costs
-// about O(devices + links) and a few thousand devices stay usable.
+// then follows api/events (server-sent events). Views: a graph drawn on a
+// canvas with a force layout (grid-based repulsion, so a step costs about
+// O(devices + links)), grouped by supervisor or node when large; a
+// virtualised device table; charts of api/series; a timeline of faults.
+// Every view shows what is alive now unless "show down" is checked.
 "use strict";
 (function () {
   const MODE = { monitor: 1, notify: 2, peer: 3 };
   const MODE_NAME = ["", "monitor", "notify", "peer"];
-  const MAX_DRAW = 4000;    // devices drawn on the canvas at most
-  const MAX_ROWS = 500;     // rows in the list view
-  const MAX_FEED = 200;     // faults kept in the feed
+  const MAX_DRAW = 3000;    // devices drawn ungrouped at most
+  const AUTO_GROUP = 1500;  // "auto" groups by supervisor past this many devices
+  const MAX_FAULTS = 500;   // faults kept for the timeline
   const MAX_EVENTS = 300;   // lines kept in the event log
+  const MAX_LABELS = 400;   // labels tried per frame
   const RESYNC_MS = 10000;  // full snapshot reload (forgotten devices go)
   const POLL_MS = 2000;     // polling when the event stream is unavailable
+  const ROW = 22;           // table row height, px
 
   const $ = (id) => document.getElementById(id);
   const devices = new Map(); // id -> device
-  let seq = 0, stats = {}, canShutdown = false, selected = "", omitted = 0;
-  let source = null, pollTimer = 0, faultCount = 0;
+  let seq = 0, stats = {}, canShutdown = false, selected = "", omitted = 0, nodes = [];
+  let source = null, pollTimer = 0, serverSkew = 0;
+  const faults = []; // recent fault events, oldest first
 
-  // ---- model -------------------------------------------------------------
-
-  function dev(id) {
-    let d = devices.get(id);
-    if (!d) {
-      d = { id, node: nodeOf(id), name: "", state: "alive", links: new Map(), children: new Set(), supervisor: "",
-            fault: null, is_supervisor: false, tracked: false, x: NaN, y: NaN, vx: 0, vy: 0 };
-      devices.set(id, d);
-    }
-    return d;
-  }
+  // ---- ids ---------------------------------------------------------------
 
   // Device IDs are strings: "#7" here, "#7@db/5f3a9c" on node db in its
   // incarnation 5f3a9c. idText shows them without the incarnation.
@@ -36,40 +31,75 @@
   function nodeOf(id) { const i = String(id).indexOf("@"); return i < 0 ? "" : String(id).slice(i + 1).replace(/\/[0-9a-f]+$/, ""); }
   function seqOf(id) { return parseInt(String(id).slice(1), 10) || 0; }
   function byID(a, b) { return seqOf(a) - seqOf(b) || (a < b ? -1 : a > b ? 1 : 0); }
+  const NODE_COLORS = ["#79c0ff", "#d2a8ff", "#ffa657", "#7ee787", "#ff7b72", "#e3b341", "#a5d6ff", "#f778ba"];
+  const nodeColors = new Map();
+  function nodeColor(n) {
+    if (!nodeColors.has(n)) nodeColors.set(n, NODE_COLORS[nodeColors.size % NODE_COLORS.length]);
+    return nodeColors.get(n);
+  }
+
+  // ---- model -------------------------------------------------------------
+
+  function blank(id) {
+    return { id, node: nodeOf(id), name: "", state: "alive", links: new Map(), children: new Set(), supervisor: "",
+      fault: null, is_supervisor: false, tracked: false, child: "", generation: 0, last_exit: null, restarts: 0,
+      restartTimes: [], period: 5000, max_restarts: 0, exits: null, since: "", down_at: "",
+      x: NaN, y: NaN, vx: 0, vy: 0 };
+  }
+
+  function dev(id) {
+    let d = devices.get(id);
+    if (!d) { d = blank(id); d.since = new Date(now()).toISOString(); devices.set(id, d); }
+    return d;
+  }
+
+  function parsePeriod(p) {
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(p || "");
+    if (!m) return 5000;
+    return ((+m[1] || 0) * 3600 + (+m[2] || 0) * 60 + (+m[3] || 0)) * 1000 || 5000;
+  }
 
   function loadSnapshot(s) {
-    const old = devices;
-    const keep = new Map();
+    const old = new Map(devices);
+    devices.clear();
+    serverSkew = Date.parse(s.time) - Date.now();
+    const t = Date.parse(s.time);
     for (const info of s.devices) {
       const prev = old.get(info.id);
-      const d = { id: info.id, name: info.name || "", state: info.state, fault: info.fault || null,
-        links: new Map(), children: new Set(info.children || []), supervisor: info.supervisor || "",
+      const d = Object.assign(blank(info.id), {
+        name: info.name || "", state: info.state, fault: info.fault || null, node: info.node || "",
+        children: new Set(info.children || []), supervisor: info.supervisor || "",
         is_supervisor: !!info.is_supervisor, restarts: info.restarts || 0, restart_limit: !!info.restart_limit,
-        abandoned: !!info.abandoned, tracked: !!info.tracked, since: info.since, down_at: info.down_at, node: info.node || "",
-        x: prev ? prev.x : NaN, y: prev ? prev.y : NaN, vx: 0, vy: 0 };
+        abandoned: !!info.abandoned, tracked: !!info.tracked, since: info.since, down_at: info.down_at || "",
+        child: info.child || "", generation: info.generation || 0, last_exit: info.last_exit || null,
+        period: parsePeriod(info.period), max_restarts: info.max_restarts || 0,
+        restartTimes: prev ? prev.restartTimes : new Array(info.recent_restarts || 0).fill(t),
+        exits: prev ? prev.exits : null,
+        x: prev ? prev.x : NaN, y: prev ? prev.y : NaN });
       for (const l of info.links) d.links.set(l.peer, MODE[l.mode] || 0);
-      keep.set(d.id, d);
+      devices.set(d.id, d);
     }
-    devices.clear();
-    for (const [k, v] of keep) devices.set(k, v);
-    seq = s.seq; stats = s.stats; canShutdown = s.shutdown; omitted = s.omitted;
-    $("faults").textContent = ""; faultCount = 0; group = null;
-    for (const e of s.faults) addFault(e);
+    seq = s.seq; stats = s.stats; canShutdown = s.shutdown; omitted = s.omitted; nodes = s.nodes || [];
+    faults.length = 0;
+    for (const e of s.faults) faults.push(e);
     $("events").textContent = "";
     for (const e of s.events) addEventLine(e);
-    changed(true);
+    changed(true, true);
   }
 
   function flip(m) { return ((m & 1) << 1) | ((m & 2) >> 1); }
+  function now() { return Date.now() + serverSkew; }
 
   function apply(e) {
     if (e.seq <= seq) return; // already in the snapshot
     seq = e.seq;
     stats.events = e.seq;
+    let structural = false;
     switch (e.kind) {
     case "created": {
-      const d = dev(e.device); d.name = e.name || d.name; d.state = "alive";
+      const d = dev(e.device); d.name = e.name || d.name; d.state = "alive"; d.since = e.time;
       stats.alive = (stats.alive || 0) + 1; stats.created = (stats.created || 0) + 1;
+      structural = true;
       break;
     }
     case "linked": case "unlinked": {
@@ -80,6 +110,7 @@
       if (old && !nm) stats.links--; else if (!old && nm) stats.links++;
       if (nm) { a.links.set(b.id, nm); b.links.set(a.id, flip(nm)); }
       else { a.links.delete(b.id); b.links.delete(a.id); }
+      structural = true;
       break;
     }
     case "disconnected": {
@@ -92,6 +123,7 @@
       for (const p of d.links.keys()) { const pd = devices.get(p); if (pd) pd.links.delete(d.id); }
       stats.links -= d.links.size; d.links.clear();
       stats.alive--; stats.down = (stats.down || 0) + 1;
+      structural = true;
       break;
     }
     case "child started": case "child restarted": {
@@ -100,15 +132,22 @@
       if (e.device) {
         const c = dev(e.device);
         if (!c.name && e.name) c.name = e.name;
+        c.child = e.name || c.child; c.generation = e.generation || c.generation;
         if (s && c !== s && c.supervisor !== s.id) {
           const o = devices.get(c.supervisor); if (o) o.children.delete(c.id);
           c.supervisor = s.id; s.children.add(c.id);
         }
       }
       if (e.kind === "child restarted") {
-        if (s) s.restarts = (s.restarts || 0) + 1;
+        if (s) { s.restarts = (s.restarts || 0) + 1; s.restartTimes.push(Date.parse(e.time)); if (s.restartTimes.length > 64) s.restartTimes.shift(); }
         stats.restarts = (stats.restarts || 0) + 1;
-      }
+      } else stats.child_starts = (stats.child_starts || 0) + 1;
+      structural = true;
+      break;
+    }
+    case "child exited": {
+      const s = devices.get(e.supervisor);
+      if (s && e.name) { s.exits = s.exits || new Map(); s.exits.set(e.name, { device: e.device, time: e.time, fault: e.fault || null }); }
       break;
     }
     case "child abandoned": {
@@ -124,14 +163,34 @@
     }
     addEventLine(e);
     if (e.fault && e.kind === "disconnected" || e.kind === "child abandoned" || e.kind === "restart limit reached" ||
-        e.kind === "child start failed") addFault(e);
+        e.kind === "child start failed") {
+      faults.push(e);
+      if (faults.length > MAX_FAULTS) faults.shift();
+      timelineDirty = true;
+    }
+    return structural;
+  }
+
+  // lastExit is how the previous generation of d's child ended.
+  function lastExit(d) {
+    const p = devices.get(d.supervisor);
+    const live = p && p.exits && d.child && p.exits.get(d.child);
+    if (live && live.device !== d.id) return live;
+    return d.last_exit;
+  }
+
+  function recentRestarts(s) {
+    const t = now();
+    let n = 0;
+    for (const r of s.restartTimes) if (t - r < s.period) n++;
+    return n;
   }
 
   // ---- live updates --------------------------------------------------------
 
   async function resync() {
     try {
-      const r = await fetch("api/snapshot?limit=" + 20000 + "&events=" + MAX_EVENTS, { cache: "no-store" });
+      const r = await fetch("api/snapshot?limit=" + 100000 + "&events=" + MAX_EVENTS, { cache: "no-store" });
       if (!r.ok) throw new Error("HTTP " + r.status);
       loadSnapshot(await r.json());
       return true;
@@ -145,7 +204,11 @@
     if (!window.EventSource) { poll(); return; }
     source = new EventSource("api/events?since=" + seq);
     source.addEventListener("open", () => setStatus("live", "live"));
-    source.addEventListener("events", (m) => { for (const e of JSON.parse(m.data)) apply(e); changed(true); });
+    source.addEventListener("events", (m) => {
+      let structural = false;
+      for (const e of JSON.parse(m.data)) structural = apply(e) || structural;
+      changed(true, structural);
+    });
     source.addEventListener("reset", () => { resync(); });
     source.addEventListener("error", () => setStatus("offline", "reconnecting"));
   }
@@ -158,10 +221,14 @@
 
   function setStatus(cls, text) { const s = $("status"); s.className = "status " + cls; s.textContent = text; }
 
-  // ---- rendering: side panels ---------------------------------------------
+  // ---- helpers -------------------------------------------------------------
 
-  let dirty = false, sideDirty = false;
-  function changed(side) { dirty = true; if (side) sideDirty = true; heat(0.3); }
+  let dirty = false, sideDirty = false, tableDirty = false, timelineDirty = false, graphDirty = false;
+  function changed(side, structural) {
+    dirty = true; tableDirty = true;
+    if (side) sideDirty = true;
+    if (structural) { graphDirty = true; heat(0.3); }
+  }
 
   function el(tag, attrs, ...kids) {
     const n = document.createElement(tag);
@@ -174,10 +241,99 @@
   function nameOf(id) { const d = devices.get(id); return d ? d.name : ""; }
   function devLink(id, name) {
     const a = el("a", { class: "devlink", text: label(id, name === undefined ? nameOf(id) : name) });
-    a.addEventListener("click", () => select(id));
+    a.addEventListener("click", (ev) => { ev.preventDefault(); select(id); });
     return a;
   }
+  function nodeBadge(n) { const b = el("span", { class: "node", text: n }); b.style.background = nodeColor(n); return b; }
   function fmtTime(t) { return t ? new Date(t).toLocaleTimeString() : ""; }
+  function fmtAge(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0") + "s";
+    return Math.floor(s / 3600) + "h" + String(Math.floor(s / 60) % 60).padStart(2, "0") + "m";
+  }
+  function ageOf(d) { return d.since ? now() - Date.parse(d.since) : 0; }
+
+  function stateClass(d) {
+    if (d.abandoned) return "abandoned";
+    if (d.state !== "down") return "alive";
+    if (!d.fault) return "clean";
+    return d.fault.kind === "cascade" ? "cascade" : "fault";
+  }
+  function linksIn(d) { let n = 0; for (const m of d.links.values()) if (m & 2) n++; return n; }
+  function linksOut(d) { let n = 0; for (const m of d.links.values()) if (m & 1) n++; return n; }
+  function restartsOf(d) { return d.is_supervisor ? (d.restarts || 0) : Math.max(0, (d.generation || 1) - 1); }
+
+  // ---- filter --------------------------------------------------------------
+
+  // parseFilter reads the search box: words match name, id or node; fields
+  // (name: id: node: state: fault: in: out: age: restarts:) match one column.
+  let filterText = null, filterFn = null;
+  function filter() {
+    const q = $("search").value.trim().toLowerCase();
+    if (q === filterText) return filterFn;
+    filterText = q;
+    const tests = [];
+    for (const tok of q.split(/\s+/).filter(Boolean)) {
+      const m = /^(name|id|node|state|fault|in|out|age|restarts):(.*)$/.exec(tok);
+      if (!m) {
+        tests.push((d) => (tok[0] === "#" ? d.id === tok || idText(d.id) === tok :
+          d.name.toLowerCase().includes(tok) || idText(d.id).slice(1) === tok || d.node.toLowerCase().includes(tok)));
+        continue;
+      }
+      const [, field, v] = m;
+      const num = /^(>=|<=|>|<|=)?(\d+(?:\.\d+)?)$/.exec(v);
+      const cmp = (x) => {
+        if (!num) return false;
+        const n = +num[2];
+        switch (num[1]) { case ">": return x > n; case "<": return x < n; case ">=": return x >= n; case "<=": return x <= n; default: return x === n; }
+      };
+      switch (field) {
+      case "name": tests.push((d) => d.name.toLowerCase().includes(v)); break;
+      case "id": tests.push((d) => d.id === v || idText(d.id) === v || idText(d.id) === "#" + v); break;
+      case "node": tests.push((d) => (v === "local" ? !d.node : d.node.toLowerCase().includes(v))); break;
+      case "state": tests.push((d) => d.state === v || stateClass(d) === v); break;
+      case "fault": tests.push((d) => d.fault && d.fault.kind.includes(v)); break;
+      case "in": tests.push((d) => cmp(linksIn(d))); break;
+      case "out": tests.push((d) => cmp(linksOut(d))); break;
+      case "age": tests.push((d) => cmp(ageOf(d) / 1000)); break;
+      case "restarts": tests.push((d) => cmp(restartsOf(d))); break;
+      }
+    }
+    filterFn = tests.length ? (d) => tests.every((t) => t(d)) : null;
+    return filterFn;
+  }
+  function showDown() { return $("showDown").checked; }
+  function wanted(d) {
+    if (!showDown() && d.state === "down") return false;
+    const f = filter();
+    return !f || f(d);
+  }
+
+  // ---- header ----------------------------------------------------------------
+
+  function renderStats() {
+    const s = stats, dis = s.disconnects || {};
+    let nf = 0;
+    for (const k in dis) if (k !== "clean") nf += dis[k];
+    const parts = [["alive", s.alive], ["links", s.links], ["faults", nf], ["restarts", s.restarts],
+      ["abandoned", s.abandoned], ["down (kept)", s.down]];
+    const box = $("stats"); box.textContent = "";
+    for (const [k, v] of parts) box.append(el("span", null, el("b", { text: String(v || 0) }), " " + k));
+    if (nodes.length) {
+      const n = el("span", { title: nodes.map((x) => x.name + "/" + x.incarnation + ": " + x.alive + " alive, " + x.down + " down").join("\n") });
+      n.append(el("b", { text: String(nodes.length) }), " other nodes:");
+      for (const x of nodes) n.append(nodeBadge(x.name + (x.alive ? "" : " (down)")));
+      box.append(n);
+    }
+  }
+
+  // ---- timeline (history) ----------------------------------------------------
+
+  function faultKey(e) {
+    if (!e.fault || e.kind !== "disconnected") return "";
+    return e.fault.kind === "cascade" ? "root:" + e.fault.root_device : "root:" + e.device;
+  }
 
   function faultBlock(f) {
     const box = el("div");
@@ -200,35 +356,43 @@
     return box;
   }
 
-  // A cascade takes many devices down with one root fault: the feed shows
-  // the root's item once and counts the devices that went down with it.
-  let group = null; // {key, li, names, more}
-
-  function faultKey(e) {
-    if (!e.fault || e.kind !== "disconnected") return "";
-    return e.fault.kind === "cascade" ? "root:" + e.fault.root_device : "root:" + e.device;
-  }
-
-  function addFault(e) {
-    const ol = $("faults");
-    const key = faultKey(e);
-    if (key && group && group.key === key && group.li === ol.firstElementChild) {
-      group.names.push(label(e.device, e.name));
-      group.more.textContent = group.names.length + " device" + (group.names.length > 1 ? "s" : "") +
-        " went down with it: " + group.names.slice(0, 8).join(", ") + (group.names.length > 8 ? ", \u2026" : "");
-      return;
+  // renderTimeline lists the faults of the window, newest first; a
+  // cascade's devices are counted under its root's item.
+  function renderTimeline() {
+    const ol = $("faults"); ol.textContent = "";
+    const win = +$("timeWindow").value * 1000, t = now();
+    let group = null, shown = 0;
+    for (let i = faults.length - 1; i >= 0; i--) {
+      const e = faults[i];
+      if (win && t - Date.parse(e.time) > win) break;
+      const key = faultKey(e);
+      if (key && group && group.key === key) {
+        group.names.push(label(e.device, e.name));
+        continue;
+      }
+      if (group) finish(group);
+      const li = el("li", null, el("time", { text: fmtTime(e.time) + " " }),
+        e.device ? devLink(e.device, e.name) : null, " ", el("span", { class: "badge sup", text: e.kind }));
+      if (nodeOf(e.device)) li.append(nodeBadge(nodeOf(e.device)));
+      if (e.supervisor) li.append(" by ", devLink(e.supervisor));
+      if (e.error) li.append(el("div", { text: e.error }));
+      if (e.fault) li.append(faultBlock(e.fault));
+      const more = el("div", { class: "muted" });
+      li.append(more);
+      ol.append(li);
+      shown++;
+      group = key ? { key, names: [], more } : null;
     }
-    const li = el("li", null, el("time", { text: fmtTime(e.time) + " " }),
-      e.device ? devLink(e.device, e.name) : null, " ", el("span", { class: "badge sup", text: e.kind }));
-    if (e.supervisor) li.append(" by ", devLink(e.supervisor));
-    if (e.error) li.append(el("div", { text: e.error }));
-    if (e.fault) li.append(faultBlock(e.fault));
-    const more = el("div", { class: "muted" });
-    li.append(more);
-    ol.prepend(li);
-    group = key ? { key, li, names: [], more } : null;
-    while (ol.childElementCount > MAX_FEED) ol.lastElementChild.remove();
-    faultCount++;
+    if (group) finish(group);
+    function finish(g) {
+      if (!g.names.length) return;
+      g.more.textContent = g.names.length + " device" + (g.names.length > 1 ? "s" : "") +
+        " went down with it: " + g.names.slice(0, 8).join(", ") + (g.names.length > 8 ? ", \u2026" : "");
+    }
+    let down = 0;
+    for (const d of devices.values()) if (d.state === "down" && (!win || t - Date.parse(d.down_at) <= win)) down++;
+    $("timelineNote").textContent = shown + " faults; " + down + " dead generations kept in this window (check \u201cshow down\u201d to see them in the other views)";
+    if (!shown) ol.append(el("li", { class: "muted", text: "No faults in this window." }));
   }
 
   function addEventLine(e) {
@@ -237,77 +401,102 @@
     while (ol.childElementCount > MAX_EVENTS) ol.lastElementChild.remove();
   }
 
-  function stateClass(d) {
-    if (d.state !== "down") return "alive";
-    if (!d.fault) return "clean";
-    return d.fault.kind === "cascade" ? "cascade" : "fault";
-  }
+  // ---- supervision tree of now ----------------------------------------------
 
-  function renderStats() {
-    const s = stats, dis = s.disconnects || {};
-    let faults = 0;
-    for (const k in dis) if (k !== "clean") faults += dis[k];
-    const parts = [["alive", s.alive], ["down", s.down], ["links", s.links], ["faults", faults],
-      ["restarts", s.restarts], ["abandoned", s.abandoned], ["events", s.events]];
-    const box = $("stats"); box.textContent = "";
-    for (const [k, v] of parts) box.append(el("span", null, el("b", { text: String(v || 0) }), " " + k));
-  }
-
-  function matches(d, q) {
-    if (!q) return true;
-    if (q[0] === "#") return d.id === q || idText(d.id) === q;
-    return d.name.toLowerCase().includes(q) || idText(d.id).slice(1) === q || (d.node || "").toLowerCase() === q;
-  }
-
-  function renderList() {
-    const q = $("search").value.trim().toLowerCase(), showDown = $("showDown").checked;
-    const tb = $("list").tBodies[0]; tb.textContent = "";
-    const rows = [];
-    for (const d of devices.values()) if ((showDown || d.state !== "down") && matches(d, q)) rows.push(d);
-    rows.sort(newestAliveFirst);
-    const total = rows.length, n = Math.min(total, MAX_ROWS);
-    for (const d of rows.slice(0, n)) {
-      const tr = el("tr", null, el("td", { text: idText(d.id) }), el("td", { text: d.name }),
-        el("td", { class: "st-" + (stateClass(d) === "alive" ? "alive" : stateClass(d) === "clean" ? "down" : stateClass(d)), text: d.state }),
-        el("td", { text: d.fault ? d.fault.kind : "" }), el("td", { text: String(d.links.size) }),
-        el("td", { text: d.supervisor ? idText(d.supervisor) : "" }), el("td", { text: d.children.size ? String(d.children.size) : "" }));
-      tr.addEventListener("click", () => select(d.id));
-      tb.append(tr);
+  // slots groups a supervisor's children by their child ID: the current
+  // generation (alive, newest) and the history (dead generations).
+  function slots(s) {
+    const by = new Map();
+    for (const c of s.children) {
+      const d = devices.get(c); if (!d) continue;
+      const k = d.child || d.name || d.id;
+      let sl = by.get(k);
+      if (!sl) by.set(k, sl = { key: k, cur: null, dead: 0, abandoned: 0 });
+      if (d.state === "alive" && (!sl.cur || sl.cur.state !== "alive" || (d.generation || 0) > (sl.cur.generation || 0) || byID(d.id, sl.cur.id) > 0)) sl.cur = d;
+      else if (!sl.cur) sl.cur = d;
+      else if (sl.cur.state !== "alive" && byID(d.id, sl.cur.id) > 0) sl.cur = d;
+      if (d.state === "down") sl.dead++;
+      if (d.abandoned) sl.abandoned++;
     }
-    $("listNote").textContent = total > n ? "showing " + n + " of " + total + " devices; filter to narrow" : total + " devices";
+    const out = [...by.values()];
+    // Newest first.
+    out.sort((a, b) => byID(b.cur.id, a.cur.id));
+    return out;
   }
 
-  // newestAliveFirst orders devices alive first, then newest first.
-  function newestAliveFirst(a, b) { return (a.state === "down") - (b.state === "down") || byID(b.id, a.id); }
-
+  const treeOpen = new Set(); // supervisors the user opened or closed (toggled from the default)
   function renderTree() {
     const box = $("tree"); box.textContent = "";
     const roots = [];
-    for (const d of devices.values()) if (d.is_supervisor && !(d.supervisor && devices.has(d.supervisor))) roots.push(d);
-    if (!roots.length) { box.append(el("p", { class: "muted", text: "No supervisor events yet." })); return; }
-    let budget = 3000;
-    const seen = new Set();
-    function node(d) {
-      const li = el("li", null, el("span", { class: "dot " + stateClass(d) }), devLink(d.id, d.name));
-      if (d.is_supervisor) li.append(el("span", { class: "muted", text: " supervisor" + (d.restarts ? ", " + d.restarts + " restarts" : "") }));
-      if (d.restart_limit) li.append(" ", el("span", { class: "badge panic", text: "restart limit" }));
-      if (d.abandoned) li.append(" ", el("span", { class: "badge", text: "abandoned" }));
-      if (d.children.size && !seen.has(d.id)) {
-        seen.add(d.id);
-        const ul = el("ul");
-        for (const c of [...d.children].sort(byID)) {
-          if (--budget < 0) { ul.append(el("li", { class: "muted", text: "\u2026" })); break; }
-          const cd = devices.get(c);
-          if (cd) ul.append(node(cd));
-        }
-        li.append(ul);
+    for (const d of devices.values()) {
+      if (!d.is_supervisor) continue;
+      const p = devices.get(d.supervisor);
+      if (!p || !p.is_supervisor) roots.push(d);
+    }
+    const rootSlots = new Map();
+    for (const r of roots) {
+      const k = r.node + "|" + (r.name || r.id);
+      const o = rootSlots.get(k);
+      if (!o || (r.state === "alive" && (o.state !== "alive" || byID(r.id, o.id) > 0)) || (o.state !== "alive" && byID(r.id, o.id) > 0)) rootSlots.set(k, r);
+    }
+    const list = [...rootSlots.values()].filter((r) => r.state === "alive" || showDown()).sort((a, b) => byID(b.id, a.id));
+    if (!list.length) { box.append(el("p", { class: "muted", text: "No supervisor events yet." })); return; }
+    let budget = 2500;
+    const f = filter();
+    function row(d, sl, depth) {
+      const line = el("span", null, el("span", { class: "dot " + stateClass(d) }), devLink(d.id, d.child || d.name));
+      if (d.node) line.append(nodeBadge(d.node));
+      const meta = [];
+      if (d.state === "alive") meta.push("up " + fmtAge(ageOf(d)));
+      else meta.push("down " + fmtAge(now() - Date.parse(d.down_at)));
+      const r = restartsOf(d);
+      if (!d.is_supervisor && r) meta.push("\u21bb " + r);
+      const le = lastExit(d);
+      if (le && d.state === "alive") meta.push("last exit: " + (le.fault ? le.fault.kind : le.stopped ? "stopped" : "clean") + " " + fmtAge(now() - Date.parse(le.time)) + " ago");
+      line.append(el("span", { class: "meta", text: meta.join(" \u00b7 ") }));
+      if (d.is_supervisor) {
+        const used = recentRestarts(d), max = d.max_restarts;
+        const b = el("span", { class: "badge intensity" + (max && used >= max ? " high" : ""),
+          text: "intensity " + used + (max ? "/" + max : "") + " in " + Math.round(d.period / 1000) + "s",
+          title: "restarts within the supervisor's period" + (max ? " against its maximum" : " (maximum not known until a restart limit is reported)") + "; " + (d.restarts || 0) + " restarts in all" });
+        line.append(" ", b);
       }
-      return li;
+      if (d.restart_limit) line.append(" ", el("span", { class: "badge panic", text: "restart limit" }));
+      if (sl && sl.dead) line.append(" ", el("span", { class: "badge down hist", text: sl.dead + " dead generation" + (sl.dead > 1 ? "s" : ""), title: "history: see the timeline, or check \u201cshow down\u201d" }));
+      if (sl && sl.abandoned) line.append(" ", el("span", { class: "badge abandoned", text: sl.abandoned + " abandoned" }));
+      if (d.state !== "alive") line.classList.add("dim");
+      if (!d.is_supervisor || !d.children.size) return el("li", null, line);
+      const byDefault = depth < 1 || (depth < 2 && devices.size < 3000);
+      const open = byDefault !== treeOpen.has(d.id);
+      const det = el("details", null, el("summary", null, line));
+      det.open = open;
+      det.addEventListener("toggle", () => {
+        if (det.open === (byDefault !== treeOpen.has(d.id))) return;
+        if (treeOpen.has(d.id)) treeOpen.delete(d.id); else treeOpen.add(d.id);
+        if (det.open && !det.querySelector("ul")) fill(det, d, depth);
+      });
+      if (open) fill(det, d, depth);
+      return el("li", null, det);
+    }
+    function fill(det, d, depth) {
+      const ul = el("ul");
+      let hidden = 0;
+      for (const sl of slots(d)) {
+        const c = sl.cur;
+        if (c.state !== "alive" && !showDown()) { hidden++; continue; }
+        if (f && !c.is_supervisor && !f(c)) continue;
+        if (--budget < 0) { ul.append(el("li", { class: "muted", text: "\u2026 (narrow with the filter)" })); break; }
+        ul.append(row(c, sl, depth + 1));
+      }
+      if (hidden) ul.append(el("li", { class: "muted", text: hidden + " child" + (hidden > 1 ? "ren" : "") + " down now (check \u201cshow down\u201d)" }));
+      det.append(ul);
     }
     const ul = el("ul");
-    for (const r of roots.sort(newestAliveFirst)) ul.append(node(r));
+    for (const r of list) ul.append(row(r, null, 0));
     box.append(ul);
   }
+
+  // ---- device panel ------------------------------------------------------------
 
   function renderDevice() {
     const box = $("device"); box.textContent = "";
@@ -315,22 +504,37 @@
     if (!d) { box.append(el("p", { class: "muted", text: selected ? "Device " + idText(selected) + " is gone." : "Click a device." })); return; }
     const dl = el("dl");
     const row = (k, v) => { dl.append(el("dt", { text: k }), el("dd", null, v)); };
-    row("id", idText(d.id)); row("name", d.name || "\u2014");
+    row("id", d.id); row("name", d.name || "\u2014");
+    if (d.node) row("node", nodeBadge(d.node));
     row("state", el("span", { class: "st-" + (d.state === "alive" ? "alive" : "down"), text: d.state }));
-    if (d.since) row("since", fmtTime(d.since));
+    if (d.since) row("up since", fmtTime(d.since) + " (" + fmtAge(ageOf(d)) + ")");
     if (d.down_at) row("down at", fmtTime(d.down_at));
     if (d.supervisor) row("supervisor", devLink(d.supervisor));
-    if (d.restarts) row("restarts", String(d.restarts));
+    if (d.child) row("child", d.child + ", generation " + (d.generation || 1));
+    const le = lastExit(d);
+    if (le) row("last exit", (le.fault ? le.fault.kind + ": " + le.fault.error : le.stopped ? "stopped" : "clean") + " at " + fmtTime(le.time));
+    if (d.is_supervisor) row("restarts", (d.restarts || 0) + " (" + recentRestarts(d) + (d.max_restarts ? "/" + d.max_restarts : "") + " in " + Math.round(d.period / 1000) + "s)");
     if (d.abandoned) row("abandoned", "yes");
     if (d.restart_limit) row("restart limit", "reached");
     box.append(dl);
+    const act = el("div");
+    const centre = el("button", { text: "centre in graph" });
+    centre.addEventListener("click", () => centreOn(d.id));
+    const focus = el("button", { text: "show neighbourhood" });
+    focus.addEventListener("click", () => { $("focus").checked = true; setView("graph"); graphDirty = true; heat(0.5); dirty = true; });
+    act.append(centre, " ", focus);
+    box.append(act);
     if (d.fault) { box.append(el("h4", { text: "fault" }), faultBlock(d.fault)); }
     const links = el("ul");
     for (const [p, m] of [...d.links].sort((a, b) => byID(a[0], b[0])).slice(0, 500)) links.append(el("li", null, MODE_NAME[m] + " ", devLink(p)));
     box.append(el("h4", { text: "links (" + d.links.size + ")" }), links);
     if (d.children.size) {
       const ch = el("ul");
-      for (const c of [...d.children].sort(byID).slice(0, 500)) ch.append(el("li", null, devLink(c)));
+      for (const c of [...d.children].sort((a, b) => byID(b, a)).slice(0, 500)) {
+        const cd = devices.get(c);
+        if (cd && cd.state === "down" && !showDown()) continue;
+        ch.append(el("li", null, devLink(c), cd && cd.state === "down" ? " (down)" : ""));
+      }
       box.append(el("h4", { text: "children (" + d.children.size + ")" }), ch);
     }
     if (canShutdown && d.state === "alive") {
@@ -338,7 +542,7 @@
       if (!d.tracked) { b.disabled = true; b.title = "the recorder holds no line to this device (Recorder.Track)"; }
       const out = el("div", { class: "muted" });
       b.addEventListener("click", async () => {
-        if (!confirm("Ask device " + idText(d.id) + " " + d.name + " to shut down?")) return;
+        if (!confirm("Ask device " + d.id + " " + d.name + " to shut down?")) return;
         const r = await fetch("api/shutdown?device=" + encodeURIComponent(d.id), { method: "POST" });
         const j = await r.json().catch(() => ({}));
         out.textContent = r.ok ? "shutdown requested" : (j.error || "HTTP " + r.status);
@@ -347,13 +551,14 @@
     }
   }
 
+  // select shows a device in the Device tab; it never moves the graph
+  // (the "centre" button does).
   function select(id) {
     selected = id;
     showTab("device");
     renderDevice();
-    const d = devices.get(id);
-    if (d && isFinite(d.x)) { view.x = -d.x * view.k; view.y = -d.y * view.k; autoFit = false; }
-    dirty = true;
+    tableDirty = true; dirty = true;
+    if ($("focus").checked) { graphDirty = true; heat(0.4); }
   }
 
   function showTab(name) {
@@ -362,91 +567,304 @@
     sideDirty = true;
   }
 
-  // ---- graph -------------------------------------------------------------
+  // ---- table (virtualised) -----------------------------------------------------
+
+  const COLS = [
+    { key: "id", title: "id", w: 120, get: (d) => d.id, cmp: (a, b) => byID(a.id, b.id), text: (d) => idText(d.id) },
+    { key: "name", title: "name", w: 150, get: (d) => d.name },
+    { key: "node", title: "node", w: 90, get: (d) => d.node || "" },
+    { key: "state", title: "state", w: 80, get: (d) => d.state },
+    { key: "fault", title: "fault", w: 90, get: (d) => (d.fault ? d.fault.kind : "") },
+    { key: "in", title: "links in", w: 70, get: linksIn, num: true },
+    { key: "out", title: "links out", w: 75, get: linksOut, num: true },
+    { key: "age", title: "age", w: 80, get: ageOf, num: true, text: (d) => fmtAge(ageOf(d)) },
+    { key: "restarts", title: "restarts", w: 70, get: restartsOf, num: true },
+    { key: "supervisor", title: "supervisor", w: 120, get: (d) => d.supervisor, cmp: (a, b) => byID(a.supervisor, b.supervisor), text: (d) => (d.supervisor ? label(d.supervisor, nameOf(d.supervisor)) : "") },
+  ];
+  let sortKey = "id", sortAsc = false, rows = [];
+
+  function setupTable() {
+    const head = $("tableHead"), body = $("table");
+    for (const t of [head, body]) {
+      const cg = t.querySelector("colgroup");
+      for (const c of COLS) { const col = el("col"); col.style.width = c.w + "px"; cg.append(col); }
+      t.style.width = COLS.reduce((s, c) => s + c.w, 0) + "px";
+    }
+    const tr = head.tHead.rows[0];
+    for (const c of COLS) {
+      const th = el("th", { text: c.title, "data-key": c.key, title: "sort by " + c.title });
+      th.addEventListener("click", () => {
+        if (sortKey === c.key) sortAsc = !sortAsc; else { sortKey = c.key; sortAsc = !c.num && c.key !== "id"; }
+        tableDirty = true;
+      });
+      tr.append(th);
+    }
+    $("tableScroll").addEventListener("scroll", () => { $("tableHead").parentElement.scrollLeft = $("tableScroll").scrollLeft; drawRows(); }, { passive: true });
+    $("table").tBodies[0].addEventListener("click", (ev) => {
+      const tr = ev.target.closest("tr"); if (tr && tr.dataset.id) select(tr.dataset.id);
+    });
+  }
+
+  function renderTable() {
+    rows = [];
+    for (const d of devices.values()) if (wanted(d)) rows.push(d);
+    const c = COLS.find((x) => x.key === sortKey) || COLS[0];
+    const get = c.get;
+    const cmp = c.cmp || (c.num ? (a, b) => get(a) - get(b) : (a, b) => { const x = get(a), y = get(b); return x < y ? -1 : x > y ? 1 : 0; });
+    rows.sort((a, b) => (sortAsc ? cmp(a, b) : cmp(b, a)) || byID(b.id, a.id));
+    for (const th of $("tableHead").tHead.rows[0].cells) {
+      th.classList.toggle("sorted", th.dataset.key === sortKey); th.classList.toggle("asc", sortAsc);
+    }
+    $("tableSpacer").style.height = rows.length * ROW + "px";
+    $("tableNote").textContent = rows.length + " of " + devices.size + " devices" + (omitted ? " (" + omitted + " more not loaded)" : "") +
+      " \u00b7 click a column to sort \u00b7 filter with the box above, e.g. node:db state:alive restarts:>0";
+    drawRows();
+  }
+
+  // drawRows renders only the rows in view, and a few more.
+  function drawRows() {
+    const sc = $("tableScroll"), tb = $("table").tBodies[0];
+    const first = Math.max(0, Math.floor(sc.scrollTop / ROW) - 5);
+    const last = Math.min(rows.length, Math.ceil((sc.scrollTop + sc.clientHeight) / ROW) + 5);
+    $("table").style.top = first * ROW + "px";
+    const want = last - first;
+    while (tb.rows.length > want) tb.lastElementChild.remove();
+    while (tb.rows.length < want) { const tr = el("tr"); for (let i = 0; i < COLS.length; i++) tr.append(el("td")); tb.append(tr); }
+    for (let i = 0; i < want; i++) {
+      const d = rows[first + i], tr = tb.rows[i];
+      tr.dataset.id = d.id;
+      tr.className = d.id === selected ? "selected" : "";
+      for (let j = 0; j < COLS.length; j++) {
+        const c = COLS[j], td = tr.cells[j];
+        const v = c.text ? c.text(d) : String(c.get(d));
+        if (td.textContent !== v) td.textContent = v;
+      }
+      const st = tr.cells[3], cls = "st-" + ({ alive: "alive", clean: "down", abandoned: "fault" }[stateClass(d)] || stateClass(d));
+      if (st.className !== cls) st.className = cls;
+    }
+  }
+
+  // ---- charts --------------------------------------------------------------------
+
+  const FAULT_COLORS = { panic: "#f85149", error: "#ff7b72", cascade: "#d29922", killed: "#bc8cff", unreachable: "#79c0ff", drop: "#8b949e" };
+  let series = null, seriesAt = 0;
+  async function loadSeries() {
+    seriesAt = Date.now();
+    try {
+      const r = await fetch("api/series?window=" + $("chartWindow").value, { cache: "no-store" });
+      if (!r.ok) return;
+      series = await r.json();
+      renderCharts();
+    } catch (err) { /* the status pill shows the connection */ }
+  }
+
+  function renderCharts() {
+    const box = $("charts");
+    if (!series) return;
+    const pts = series.points;
+    const kinds = new Set();
+    for (const p of pts) for (const k in p.faults || {}) kinds.add(k);
+    const defs = [
+      { title: "devices alive", lines: [{ name: "alive", color: "#3fb950", get: (p) => p.alive }] },
+      { title: "links", lines: [{ name: "links", color: "#8b949e", get: (p) => p.links }] },
+      { title: "faults per second, by kind", lines: [...kinds].sort().map((k) => ({ name: k, color: FAULT_COLORS[k] || "#e3b341", get: (p) => (p.faults && p.faults[k]) || 0 })) },
+      { title: "restarts per second", lines: [{ name: "restarts", color: "#58a6ff", get: (p) => p.restarts || 0 }] },
+    ];
+    if (box.childElementCount !== defs.length) {
+      box.textContent = "";
+      for (const d of defs) box.append(el("div", { class: "chart" }, el("h3", { text: d.title }), el("canvas"), el("div", { class: "keys" })));
+    }
+    defs.forEach((def, i) => drawChart(box.children[i], def, pts));
+  }
+
+  function drawChart(div, def, pts) {
+    const cv = div.querySelector("canvas"), c = cv.getContext("2d");
+    const w = cv.clientWidth, h = cv.clientHeight, dpr = window.devicePixelRatio || 1;
+    if (cv.width !== Math.round(w * dpr)) { cv.width = Math.round(w * dpr); cv.height = Math.round(h * dpr); }
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.clearRect(0, 0, w, h);
+    const left = 44, bottom = 16, pw = w - left - 6, ph = h - bottom - 6;
+    let max = 1;
+    for (const l of def.lines) for (const p of pts) max = Math.max(max, l.get(p));
+    c.strokeStyle = "#30363d"; c.fillStyle = "#8b949e"; c.font = "11px system-ui, sans-serif"; c.lineWidth = 1;
+    c.beginPath(); c.moveTo(left, 6); c.lineTo(left, 6 + ph); c.lineTo(left + pw, 6 + ph); c.stroke();
+    c.textAlign = "right"; c.fillText(String(max), left - 4, 14); c.fillText("0", left - 4, 6 + ph);
+    if (pts.length) {
+      c.textAlign = "left"; c.fillText(fmtTime(pts[0].t * 1000), left, h - 3);
+      c.textAlign = "right"; c.fillText(fmtTime(pts[pts.length - 1].t * 1000), left + pw, h - 3);
+    }
+    const n = Math.max(1, pts.length - 1);
+    for (const l of def.lines) {
+      c.strokeStyle = l.color; c.lineWidth = 1.5; c.beginPath();
+      pts.forEach((p, i) => { const x = left + pw * i / n, y = 6 + ph - ph * l.get(p) / max; if (i) c.lineTo(x, y); else c.moveTo(x, y); });
+      c.stroke();
+    }
+    const keys = div.querySelector(".keys"); keys.textContent = "";
+    for (const l of def.lines) {
+      const last = pts.length ? l.get(pts[pts.length - 1]) : 0;
+      let sum = 0; for (const p of pts) sum += l.get(p);
+      const s = el("span", { text: "\u25a0 " + l.name + ": " + last + (def.title.includes("per second") ? " now, " + sum + " in the window" : "") });
+      s.style.color = l.color; keys.append(s);
+    }
+    if (!def.lines.length) keys.append(el("span", { class: "muted", text: "none in the window" }));
+  }
+
+  // ---- graph ---------------------------------------------------------------------
 
   const canvas = $("graph"), ctx = canvas.getContext("2d");
   const view = { x: 0, y: 0, k: 1 }; // screen = centre + view + world*k
-  let alpha = 1, shown = [], capped = 0, autoFit = true; // autoFit until the user pans or zooms
+  let alpha = 1, shown = [], edges = [], treeEdges = [], autoFit = true, groupsBy = null, note = "";
+  const groups = new Map(); // group key -> group node (kept for positions)
 
-  // fit moves the view towards one that shows every drawn device.
+  function heat(a) { alpha = Math.max(alpha, a); }
+
+  function groupMode() {
+    const g = $("group").value;
+    if (g !== "auto") return g;
+    let n = 0;
+    for (const d of devices.values()) if (d.state === "alive" || showDown()) n++;
+    return n > AUTO_GROUP ? "supervisor" : "none";
+  }
+
+  // rebuild chooses what the graph draws: devices, or groups of them, and
+  // the edges between what it draws.
+  function rebuild() {
+    const f = filter(), mode = groupMode(), focus = $("focus").checked && devices.has(selected);
+    let list = [];
+    if (focus) {
+      const s = devices.get(selected), keep = new Set([s.id, s.supervisor, ...s.links.keys(), ...s.children]);
+      for (const id of keep) { const d = devices.get(id); if (d && (d.state === "alive" || showDown() || d.id === s.id)) list.push(d); }
+    } else {
+      for (const d of devices.values()) if (wanted(d)) list.push(d);
+    }
+    const repOf = new Map(); // device id -> drawn item
+    note = "";
+    if (!focus && mode !== "none") {
+      const seen = new Set();
+      for (const d of list) {
+        let key, title;
+        if (mode === "node") { key = "node:" + (d.node || "local"); title = d.node || "this process"; }
+        else if (d.is_supervisor) { key = "sup:" + d.id; title = d.name || idText(d.id); }
+        else if (d.supervisor && devices.has(d.supervisor)) { key = "sup:" + d.supervisor; title = nameOf(d.supervisor) || idText(d.supervisor); }
+        else { repOf.set(d.id, d); seen.add(d); continue; }
+        let g = groups.get(key);
+        if (!g) { g = { id: key, group: true, name: title, members: 0, alive: 0, faulted: 0, sup: null, node: d.node, x: NaN, y: NaN, vx: 0, vy: 0, links: new Map() }; groups.set(key, g); }
+        if (!seen.has(g)) { g.members = 0; g.alive = 0; g.faulted = 0; g.links = new Map(); g.sup = null; seen.add(g); }
+        g.members++; if (d.state === "alive") g.alive++; else if (d.fault) g.faulted++;
+        if (mode === "supervisor" && d.is_supervisor) g.sup = d;
+        if (!isFinite(g.x) && isFinite(d.x)) { g.x = d.x; g.y = d.y; }
+        repOf.set(d.id, g);
+      }
+      shown = [...seen];
+      note = "grouped by " + mode + ": " + shown.length + " groups of " + list.length + " devices; zoom in, filter, or choose group \u201cnone\u201d to see devices";
+    } else {
+      if (list.length > MAX_DRAW) {
+        list.sort((a, b) => (a.state === "down") - (b.state === "down") || byID(b.id, a.id));
+        note = "drawing " + MAX_DRAW + " of " + list.length + " devices (alive and newest first); filter or group to see the rest";
+        list.length = MAX_DRAW;
+      }
+      for (const d of list) repOf.set(d.id, d);
+      shown = list;
+    }
+    if (omitted) note += (note ? "; " : "") + omitted + " devices not loaded";
+    // Edges between drawn items, once each.
+    const em = new Map(), tm = new Map();
+    for (const d of list) {
+      const a = repOf.get(d.id); if (!a) continue;
+      for (const p of d.links.keys()) {
+        const b = repOf.get(p); if (!b || b === a) continue;
+        const k = a.id < b.id ? a.id + "\n" + b.id : b.id + "\n" + a.id;
+        em.set(k, [a, b]);
+      }
+      if (d.supervisor) {
+        const b = repOf.get(d.supervisor);
+        if (b && b !== a) tm.set(a.id + "\n" + b.id, [b, a]);
+      }
+    }
+    edges = [...em.values()]; treeEdges = [...tm.values()];
+    graphDirty = false;
+  }
+
+  function radius(d) {
+    if (d.group) return 5 + Math.sqrt(d.members) * 1.6;
+    return d.is_supervisor ? 6 : 4;
+  }
+
+  function place(d) {
+    let ref = null;
+    if (!d.group) {
+      ref = devices.get(d.supervisor);
+      if (!ref || !isFinite(ref.x)) for (const p of d.links.keys()) { const pd = devices.get(p); if (pd && isFinite(pd.x)) { ref = pd; break; } }
+    }
+    const near = ref && isFinite(ref.x);
+    const r = near ? 30 : 30 * Math.sqrt(shown.length + 1);
+    const a = Math.random() * 2 * Math.PI, s = Math.random() * r;
+    d.x = (near ? ref.x : 0) + Math.cos(a) * s;
+    d.y = (near ? ref.y : 0) + Math.sin(a) * s;
+  }
+
+  function step() {
+    const items = shown, n = items.length, cell = 60, rep = 700 * alpha;
+    const grid = new Map();
+    for (const d of items) {
+      if (!isFinite(d.x)) place(d);
+      const key = Math.floor(d.x / cell) * 65536 + Math.floor(d.y / cell);
+      let b = grid.get(key); if (!b) grid.set(key, b = []); b.push(d);
+    }
+    for (const d of items) {
+      const gx = Math.floor(d.x / cell), gy = Math.floor(d.y / cell), rd = radius(d);
+      for (let i = -1; i <= 1; i++) for (let j = -1; j <= 1; j++) {
+        const b = grid.get((gx + i) * 65536 + gy + j); if (!b) continue;
+        for (const o of b) {
+          if (o === d) continue;
+          let dx = d.x - o.x, dy = d.y - o.y, q = dx * dx + dy * dy;
+          if (q > cell * cell) continue;
+          if (q < 0.01) { dx = Math.random() - 0.5; dy = Math.random() - 0.5; q = 0.5; }
+          const f = rep * (1 + (rd + radius(o)) / 10) / q; d.vx += dx * f; d.vy += dy * f;
+        }
+      }
+    }
+    const spring = (a, b, len, s) => {
+      const dx = b.x - a.x, dy = b.y - a.y, dist = Math.sqrt(dx * dx + dy * dy) || 1;
+      const f = (dist - len) / dist * s * alpha;
+      a.vx += dx * f; a.vy += dy * f; b.vx -= dx * f; b.vy -= dy * f;
+    };
+    for (const [a, b] of edges) if (isFinite(a.x) && isFinite(b.x)) spring(a, b, 40 + radius(a) + radius(b), 0.04);
+    for (const [a, b] of treeEdges) if (isFinite(a.x) && isFinite(b.x)) spring(a, b, 45 + radius(a) + radius(b), 0.08);
+    for (const d of items) { d.vx -= d.x * 0.002 * alpha; d.vy -= d.y * 0.002 * alpha; }
+    for (const d of items) {
+      d.vx *= 0.6; d.vy *= 0.6;
+      const v = Math.hypot(d.vx, d.vy); if (v > 20) { d.vx *= 20 / v; d.vy *= 20 / v; }
+      d.x += d.vx; d.y += d.vy;
+    }
+    alpha *= n > 1500 ? 0.96 : 0.985;
+  }
+
+  // fit moves the view towards one that shows every drawn item, with room
+  // for labels at the edges.
   function fit() {
-    if (!shown.length) return;
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const d of shown) {
       if (!isFinite(d.x)) continue;
       x0 = Math.min(x0, d.x); x1 = Math.max(x1, d.x); y0 = Math.min(y0, d.y); y1 = Math.max(y1, d.y);
     }
     if (!isFinite(x0)) return;
-    const w = canvas.clientWidth, h = canvas.clientHeight, pad = 40;
-    const k = Math.min(4, Math.max(0.05, Math.min((w - 2 * pad) / (x1 - x0 + 1), (h - 2 * pad) / (y1 - y0 + 1))));
-    const tx = -(x0 + x1) / 2 * k, ty = -(y0 + y1) / 2 * k;
+    const w = canvas.clientWidth, h = canvas.clientHeight, padX = 90, padY = 50;
+    const k = Math.min(4, Math.max(0.02, Math.min((w - 2 * padX) / (x1 - x0 + 1), (h - 2 * padY - 40) / (y1 - y0 + 1))));
+    const tx = -(x0 + x1) / 2 * k, ty = -(y0 + y1) / 2 * k + 10;
     view.k += (k - view.k) * 0.2; view.x += (tx - view.x) * 0.2; view.y += (ty - view.y) * 0.2;
   }
 
-  function heat(a) { alpha = Math.max(alpha, a); }
-
-  function visible() {
-    const showDown = $("showDown").checked;
-    const out = [];
-    for (const d of devices.values()) {
-      if (!showDown && d.state === "down") continue;
-      out.push(d);
-    }
-    capped = Math.max(0, out.length - MAX_DRAW);
-    if (capped) {
-      out.sort(newestAliveFirst);
-      out.length = MAX_DRAW;
-    }
-    return out;
-  }
-
-  function place(d) {
-    let ref = devices.get(d.supervisor);
-    if (!ref || !isFinite(ref.x)) for (const p of d.links.keys()) { const pd = devices.get(p); if (pd && isFinite(pd.x)) { ref = pd; break; } }
-    const r = ref && isFinite(ref.x) ? 30 : 40 * Math.sqrt(devices.size + 1);
-    const a = Math.random() * 2 * Math.PI, s = Math.random() * r;
-    d.x = (ref && isFinite(ref.x) ? ref.x : 0) + Math.cos(a) * s;
-    d.y = (ref && isFinite(ref.y) ? ref.y : 0) + Math.sin(a) * s;
-  }
-
-  function step() {
-    const nodes = shown, n = nodes.length, cell = 50, rep = 600 * alpha;
-    const grid = new Map();
-    for (const d of nodes) {
-      if (!isFinite(d.x)) place(d);
-      const key = Math.floor(d.x / cell) + "," + Math.floor(d.y / cell);
-      let b = grid.get(key); if (!b) grid.set(key, b = []); b.push(d);
-    }
-    for (const d of nodes) {
-      const gx = Math.floor(d.x / cell), gy = Math.floor(d.y / cell);
-      for (let i = -1; i <= 1; i++) for (let j = -1; j <= 1; j++) {
-        const b = grid.get((gx + i) + "," + (gy + j)); if (!b) continue;
-        for (const o of b) {
-          if (o === d) continue;
-          let dx = d.x - o.x, dy = d.y - o.y, q = dx * dx + dy * dy;
-          if (q > cell * cell) continue;
-          if (q < 0.01) { dx = Math.random() - 0.5; dy = Math.random() - 0.5; q = 0.5; }
-          const f = rep / q; d.vx += dx * f; d.vy += dy * f;
-        }
-      }
-    }
-    const spring = (a, b, len, s) => {
-      if (!b || !isFinite(b.x)) return;
-      const dx = b.x - a.x, dy = b.y - a.y, dist = Math.sqrt(dx * dx + dy * dy) || 1;
-      const f = (dist - len) / dist * s * alpha;
-      a.vx += dx * f; a.vy += dy * f; b.vx -= dx * f; b.vy -= dy * f;
-    };
-    for (const d of nodes) {
-      for (const p of d.links.keys()) if (p > d.id) spring(d, devices.get(p), 40, 0.05);
-      if (d.supervisor) spring(d, devices.get(d.supervisor), 50, 0.08);
-      d.vx -= d.x * 0.002 * alpha; d.vy -= d.y * 0.002 * alpha; // gravity
-    }
-    for (const d of nodes) {
-      d.vx *= 0.6; d.vy *= 0.6;
-      const v = Math.hypot(d.vx, d.vy); if (v > 20) { d.vx *= 20 / v; d.vy *= 20 / v; }
-      d.x += d.vx; d.y += d.vy;
-    }
-    alpha *= n > 1500 ? 0.97 : 0.985;
+  function centreOn(id) {
+    const d = devices.get(id);
+    let item = d;
+    if (d && !shown.includes(d)) item = shown.find((g) => g.group && (g.id === "sup:" + d.supervisor || g.id === "sup:" + d.id || g.id === "node:" + (d.node || "local")));
+    setView("graph");
+    if (!item || !isFinite(item.x)) return;
+    autoFit = false;
+    view.k = Math.max(view.k, 1.5);
+    view.x = -item.x * view.k; view.y = -item.y * view.k;
+    dirty = true;
   }
 
   const COLORS = {};
@@ -457,60 +875,143 @@
     if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr); }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
-    ctx.translate(w / 2 + view.x, h / 2 + view.y);
-    ctx.scale(view.k, view.k);
-    const on = new Set(shown.map((d) => d.id));
-    ctx.lineWidth = 1 / view.k;
-    ctx.strokeStyle = "rgba(139,148,158,0.45)";
+    const ox = w / 2 + view.x, oy = h / 2 + view.y, k = view.k;
+    const sx = (d) => ox + d.x * k, sy = (d) => oy + d.y * k;
+    const on = (x, y, m) => x > -m && y > -m && x < w + m && y < h + m;
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "rgba(139,148,158,0.4)";
     ctx.beginPath();
-    for (const d of shown) for (const p of d.links.keys()) {
-      if (p < d.id || !on.has(p)) continue;
-      const o = devices.get(p); ctx.moveTo(d.x, d.y); ctx.lineTo(o.x, o.y);
+    for (const [a, b] of edges) {
+      const ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
+      if (!on(ax, ay, 0) && !on(bx, by, 0)) continue;
+      ctx.moveTo(ax, ay); ctx.lineTo(bx, by);
     }
     ctx.stroke();
-    ctx.strokeStyle = "rgba(88,166,255,0.5)";
-    ctx.setLineDash([4 / view.k, 3 / view.k]);
+    ctx.strokeStyle = "rgba(88,166,255,0.45)";
+    ctx.setLineDash([4, 3]);
     ctx.beginPath();
-    for (const d of shown) if (d.supervisor && on.has(d.supervisor)) { const s = devices.get(d.supervisor); ctx.moveTo(s.x, s.y); ctx.lineTo(d.x, d.y); }
+    for (const [a, b] of treeEdges) {
+      const ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
+      if (!on(ax, ay, 0) && !on(bx, by, 0)) continue;
+      ctx.moveTo(ax, ay); ctx.lineTo(bx, by);
+    }
     ctx.stroke();
     ctx.setLineDash([]);
-    const q = $("search").value.trim().toLowerCase();
-    const labels = view.k > 1.5 || shown.length < 150;
-    ctx.font = 11 / view.k + "px system-ui, sans-serif";
+    const f = filter(), scale = Math.min(1.6, Math.max(0.5, Math.sqrt(k)));
+    const cands = [];
     for (const d of shown) {
-      const r = (d.is_supervisor ? 6 : 4) / Math.sqrt(view.k) * (view.k < 1 ? 1 : 1);
-      ctx.globalAlpha = q && !matches(d, q) ? 0.15 : 1;
-      ctx.fillStyle = color(stateClass(d) === "fault" ? "fault" : stateClass(d));
-      if (d.abandoned) ctx.fillStyle = color("abandoned");
-      ctx.beginPath(); ctx.arc(d.x, d.y, r, 0, 2 * Math.PI); ctx.fill();
-      if (d.is_supervisor || d.id === selected) {
-        ctx.lineWidth = (d.id === selected ? 3 : 1.5) / view.k;
-        ctx.strokeStyle = d.id === selected ? "#fff" : d.restart_limit ? color("fault") : color("sup");
-        ctx.stroke();
+      const x = sx(d), y = sy(d);
+      if (!on(x, y, 30)) continue;
+      const r = radius(d) * scale;
+      if (d.group) {
+        ctx.globalAlpha = 1;
+        ctx.fillStyle = d.alive ? "rgba(63,185,80,0.25)" : "rgba(110,118,129,0.25)";
+        ctx.strokeStyle = d.faulted ? color("fault") : d.sup && d.sup.restart_limit ? color("fault") : d.node ? nodeColor(d.node) : color("alive");
+        ctx.lineWidth = 2;
+        ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+        if (d.sup && d.sup.id === selected) { ctx.strokeStyle = "#fff"; ctx.lineWidth = 3; ctx.stroke(); }
+      } else {
+        ctx.globalAlpha = f && !f(d) ? 0.15 : 1;
+        ctx.fillStyle = color(stateClass(d));
+        ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill();
+        if (d.node) { ctx.strokeStyle = nodeColor(d.node); ctx.lineWidth = 2; ctx.stroke(); }
+        if (d.is_supervisor || d.id === selected) {
+          ctx.lineWidth = d.id === selected ? 3 : 1.5;
+          ctx.strokeStyle = d.id === selected ? "#fff" : d.restart_limit ? color("fault") : color("sup");
+          ctx.beginPath(); ctx.arc(x, y, r + (d.node ? 2 : 0), 0, 2 * Math.PI); ctx.stroke();
+        }
       }
-      if (labels && d.name) { ctx.fillStyle = "#c9d1d9"; ctx.fillText(d.name, d.x + r + 2 / view.k, d.y + 4 / view.k); }
+      cands.push([d, x, y, r]);
     }
     ctx.globalAlpha = 1;
+    drawLabels(cands, w, h);
   }
 
-  function frame() {
-    if (dirty) { shown = visible(); }
-    if (!$("graphView").hidden && (alpha > 0.02 || dirty)) {
-      if (alpha > 0.02) step();
-      if (autoFit) fit();
-      draw();
+  // drawLabels places labels by priority (selected, groups and supervisors,
+  // faults, then the rest), skipping any that would overlap another label
+  // or a node, or leave the canvas. Fewer fit when zoomed out.
+  function drawLabels(cands, w, h) {
+    const prio = (c) => { const d = c[0]; return d.id === selected ? 1e9 : d.group ? 1e6 + d.members : (d.is_supervisor ? 1e5 : 0) + (d.state === "down" ? 0 : 10) + c[3]; };
+    if (cands.length > MAX_LABELS * 4) cands.sort((a, b) => prio(b) - prio(a)), cands.length = MAX_LABELS * 4;
+    else cands.sort((a, b) => prio(b) - prio(a));
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    const cell = 64, taken = new Map(), boxes = [];
+    const take = (b) => {
+      for (let gx = Math.floor(b[0] / cell); gx <= Math.floor(b[2] / cell); gx++) for (let gy = Math.floor(b[1] / cell); gy <= Math.floor(b[3] / cell); gy++) {
+        const key = gx * 4096 + gy; let l = taken.get(key); if (!l) taken.set(key, l = []); l.push(b);
+      }
+    };
+    // Nodes are obstacles too, and so is the toolbar.
+    for (const [, x, y, r] of cands) take([x - r, y - r, x + r, y + r]);
+    take([0, 0, 420, 34]);
+    let placed = 0;
+    for (const [d, x, y, r] of cands) {
+      if (placed >= MAX_LABELS) break;
+      let text = d.group ? d.name + " (" + d.members + ")" : d.name || idText(d.id);
+      if (!d.group && d.node) text += " @" + d.node;
+      const tw = ctx.measureText(text).width;
+      // Right of the node, else left of it; never past the canvas edge.
+      let bx = x + r + 3;
+      if (bx + tw > w - 2) bx = x - r - 3 - tw;
+      const b = [bx - 1, y - 7, bx + tw + 1, y + 7];
+      if (b[0] < 2 || b[1] < 2 || b[3] > h - 24) continue;
+      // Drop the node's own box from the test by shrinking toward the text.
+      if (hitExcept(b, x, y, r)) continue;
+      take(b); boxes.push(b);
+      ctx.fillStyle = d.id === selected ? "#fff" : d.state === "down" ? "#8b949e" : "#c9d1d9";
+      ctx.fillText(text, bx, y);
+      placed++;
     }
-    if (dirty || sideDirty) {
-      const left = capped + omitted;
-      $("graphNote").textContent = left ? "drawing " + shown.length + " devices, " + left + " more not drawn (alive and newest first); use the list view or the filter" : "";
+    function hitExcept(b, x, y, r) {
+      for (let gx = Math.floor(b[0] / cell); gx <= Math.floor(b[2] / cell); gx++) for (let gy = Math.floor(b[1] / cell); gy <= Math.floor(b[3] / cell); gy++) {
+        const l = taken.get(gx * 4096 + gy); if (!l) continue;
+        for (const o of l) {
+          if (o[0] === x - r && o[1] === y - r) continue; // its own node
+          if (b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]) return true;
+        }
+      }
+      return false;
+    }
+    window.observerLabels = placed; // for tests: how many labels are drawn
+  }
+
+  // ---- frame loop ----------------------------------------------------------------
+
+  let lastTable = 0, lastSide = 0, lastTimeline = 0;
+  function frame(t) {
+    const view = currentView();
+    if (view === "graph") {
+      if (graphDirty) rebuild();
+      if (alpha > 0.02 || dirty) {
+        if (alpha > 0.02) step();
+        if (autoFit) fit();
+        draw();
+      }
+      $("graphNote").textContent = note;
+    }
+    if (view === "table" && tableDirty && t - lastTable > (devices.size > 3000 ? 500 : 100)) { renderTable(); tableDirty = false; lastTable = t; }
+    if (view === "timeline" && (timelineDirty || t - lastTimeline > 5000)) { renderTimeline(); timelineDirty = false; lastTimeline = t; }
+    if (view === "charts" && Date.now() - seriesAt > 2000) loadSeries();
+    if ((dirty || sideDirty) && t - lastSide > (devices.size > 3000 ? 1000 : 200)) {
       renderStats();
-      if (!$("listView").hidden) renderList();
       if (!$("tab-tree").hidden) renderTree();
       if (!$("tab-device").hidden) renderDevice();
+      sideDirty = false; lastSide = t;
+      dirty = false;
     }
-    dirty = false; sideDirty = false;
     requestAnimationFrame(frame);
   }
+
+  function currentView() { return $("view").value; }
+  function setView(v) {
+    $("view").value = v;
+    for (const name of ["graph", "table", "charts", "timeline"]) $(name + "View").hidden = name !== v;
+    dirty = true; tableDirty = true; timelineDirty = true; graphDirty = true;
+    if (v === "charts") loadSeries();
+  }
+
+  // ---- input ---------------------------------------------------------------------
 
   function worldAt(ev) {
     const rect = canvas.getBoundingClientRect();
@@ -518,16 +1019,24 @@
   }
 
   function nearest(ev) {
-    const p = worldAt(ev), lim = 10 / view.k;
-    let best = null, bd = lim * lim;
-    for (const d of shown) { const q = (d.x - p.x) ** 2 + (d.y - p.y) ** 2; if (q < bd) { bd = q; best = d; } }
+    const p = worldAt(ev);
+    let best = null, bd = Infinity;
+    for (const d of shown) {
+      const lim = (radius(d) * Math.min(1.6, Math.max(0.5, Math.sqrt(view.k))) + 4) / view.k;
+      const q = (d.x - p.x) ** 2 + (d.y - p.y) ** 2;
+      if (q < lim * lim && q < bd) { bd = q; best = d; }
+    }
     return best;
   }
 
   let drag = null;
   canvas.addEventListener("mousedown", (ev) => { drag = { x: ev.clientX, y: ev.clientY, moved: false }; canvas.classList.add("dragging"); });
   window.addEventListener("mouseup", (ev) => {
-    if (drag && !drag.moved) { const d = nearest(ev); if (d) select(d.id); }
+    if (drag && !drag.moved) {
+      const d = nearest(ev);
+      if (d && d.group) { if (d.sup) select(d.sup.id); }
+      else if (d) select(d.id);
+    }
     drag = null; canvas.classList.remove("dragging");
   });
   canvas.addEventListener("mousemove", (ev) => {
@@ -539,28 +1048,33 @@
     const d = nearest(ev), tip = $("tooltip");
     if (!d) { tip.hidden = true; return; }
     const rect = canvas.getBoundingClientRect();
-    tip.hidden = false; tip.style.left = ev.clientX - rect.left + 12 + "px"; tip.style.top = ev.clientY - rect.top + 12 + "px";
-    tip.textContent = label(d.id, d.name) + " \u2014 " + d.state + (d.fault ? " (" + d.fault.kind + ")" : "") + ", " + d.links.size + " links";
+    tip.hidden = false;
+    tip.style.left = Math.min(ev.clientX - rect.left + 12, rect.width - 260) + "px"; tip.style.top = ev.clientY - rect.top + 12 + "px";
+    tip.textContent = d.group ? d.name + ": " + d.members + " devices, " + d.alive + " alive" :
+      label(d.id, d.name) + (d.node ? " on " + d.node : "") + " \u2014 " + d.state + (d.fault ? " (" + d.fault.kind + ")" : "") + ", " + d.links.size + " links";
   });
   canvas.addEventListener("wheel", (ev) => {
     ev.preventDefault();
     const rect = canvas.getBoundingClientRect();
     const cx = ev.clientX - rect.left - rect.width / 2, cy = ev.clientY - rect.top - rect.height / 2;
-    const f = Math.exp(-ev.deltaY * 0.0015), k = Math.min(20, Math.max(0.05, view.k * f));
+    const f = Math.exp(-ev.deltaY * 0.0015), k = Math.min(20, Math.max(0.02, view.k * f));
     view.x = cx - (cx - view.x) * k / view.k; view.y = cy - (cy - view.y) * k / view.k; view.k = k;
     dirty = true; autoFit = false;
   }, { passive: false });
 
   for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
   $("fit").addEventListener("click", () => { autoFit = true; heat(0.05); dirty = true; });
-  $("search").addEventListener("input", () => { dirty = true; sideDirty = true; });
-  $("showDown").addEventListener("change", () => { dirty = true; sideDirty = true; heat(0.3); });
-  $("view").addEventListener("change", () => {
-    const list = $("view").value === "list";
-    $("listView").hidden = !list; $("graphView").hidden = list; dirty = true; sideDirty = true;
-  });
-  window.addEventListener("resize", () => { dirty = true; });
+  $("centre").addEventListener("click", () => { if (selected) centreOn(selected); });
+  $("search").addEventListener("input", () => { changed(true, true); });
+  $("showDown").addEventListener("change", () => { changed(true, true); timelineDirty = true; });
+  $("group").addEventListener("change", () => { graphDirty = true; autoFit = true; heat(0.6); dirty = true; });
+  $("focus").addEventListener("change", () => { graphDirty = true; autoFit = true; heat(0.4); dirty = true; });
+  $("view").addEventListener("change", () => setView($("view").value));
+  $("timeWindow").addEventListener("change", () => { timelineDirty = true; });
+  $("chartWindow").addEventListener("change", () => loadSeries());
+  window.addEventListener("resize", () => { dirty = true; if (currentView() === "charts") renderCharts(); drawRows(); });
 
+  setupTable();
   (async function start() {
     await resync();
     connect();
