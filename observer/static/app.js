@@ -466,7 +466,7 @@
       if (sl && sl.abandoned) line.append(" ", el("span", { class: "badge abandoned", text: sl.abandoned + " abandoned" }));
       if (d.state !== "alive") line.classList.add("dim");
       if (!d.is_supervisor || !d.children.size) return el("li", null, line);
-      const byDefault = depth < 1 || (depth < 2 && devices.size < 3000);
+      const byDefault = depth < 1 || devices.size < 3000;
       const open = byDefault !== treeOpen.has(d.id);
       const det = el("details", null, el("summary", null, line));
       det.open = open;
