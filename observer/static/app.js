@@ -303,7 +303,8 @@
     filterFn = tests.length ? (d) => tests.every((t) => t(d)) : null;
     return filterFn;
   }
-  function showDown() { return $("showDown").checked; }
+  let showDownOn = false;
+  function showDown() { return showDownOn; }
   function wanted(d) {
     if (!showDown() && d.state === "down") return false;
     const f = filter();
@@ -978,7 +979,7 @@
 
   // ---- frame loop ----------------------------------------------------------------
 
-  let lastTable = 0, lastSide = 0, lastTimeline = 0;
+  let lastTable = 0, lastSide = 0, lastTimeline = 0, noteShown = "", lastResync = 0;
   function frame(t) {
     const view = currentView();
     if (view === "graph") {
@@ -988,17 +989,20 @@
         if (autoFit) fit();
         draw();
       }
-      $("graphNote").textContent = note;
+      if (noteShown !== note) { $("graphNote").textContent = note; noteShown = note; }
     }
     if (view === "table" && tableDirty && t - lastTable > (devices.size > 3000 ? 500 : 100)) { renderTable(); tableDirty = false; lastTable = t; }
     if (view === "timeline" && (timelineDirty || t - lastTimeline > 5000)) { renderTimeline(); timelineDirty = false; lastTimeline = t; }
     if (view === "charts" && Date.now() - seriesAt > 2000) loadSeries();
-    if ((dirty || sideDirty) && t - lastSide > (devices.size > 3000 ? 1000 : 200)) {
+    dirty = false;
+    // The side panels change with the model, not with the view (and
+    // their ages every few seconds).
+    if (t - lastSide > 5000) sideDirty = true;
+    if (sideDirty && t - lastSide > (devices.size > 3000 ? 2000 : 200)) {
       renderStats();
       if (!$("tab-tree").hidden) renderTree();
       if (!$("tab-device").hidden) renderDevice();
       sideDirty = false; lastSide = t;
-      dirty = false;
     }
     requestAnimationFrame(frame);
   }
@@ -1066,7 +1070,7 @@
   $("fit").addEventListener("click", () => { autoFit = true; heat(0.05); dirty = true; });
   $("centre").addEventListener("click", () => { if (selected) centreOn(selected); });
   $("search").addEventListener("input", () => { changed(true, true); });
-  $("showDown").addEventListener("change", () => { changed(true, true); timelineDirty = true; });
+  $("showDown").addEventListener("change", () => { showDownOn = $("showDown").checked; changed(true, true); timelineDirty = true; });
   $("group").addEventListener("change", () => { graphDirty = true; autoFit = true; heat(0.6); dirty = true; });
   $("focus").addEventListener("change", () => { graphDirty = true; autoFit = true; heat(0.4); dirty = true; });
   $("view").addEventListener("change", () => setView($("view").value));
@@ -1075,10 +1079,16 @@
   window.addEventListener("resize", () => { dirty = true; if (currentView() === "charts") renderCharts(); drawRows(); });
 
   setupTable();
+  showDownOn = $("showDown").checked;
   (async function start() {
     await resync();
     connect();
-    setInterval(() => { if (source) resync(); }, RESYNC_MS);
+    // A full reload drops forgotten devices; it costs as much as the
+    // devices, so it comes less often when there are many.
+    lastResync = Date.now();
+    setInterval(() => {
+      if (source && Date.now() - lastResync > RESYNC_MS * Math.max(1, devices.size / 2000)) { lastResync = Date.now(); resync(); }
+    }, 1000);
     requestAnimationFrame(frame);
   })();
 })();
