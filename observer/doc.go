@@ -158,14 +158,39 @@
 //
 // The page loads a snapshot, then follows the event stream (it falls back
 // to polling the snapshot without EventSource), and reloads the snapshot
-// every ten seconds to drop forgotten devices. It draws devices on a
-// canvas with a force layout (springs along links and supervision edges,
-// grid-based repulsion, so a step costs about as much as the devices and
-// links), coloured by state: alive, down cleanly, down with a fault, down
-// in a cascade; supervisors have a ring. It draws at most 4000 devices,
-// alive first; a list view and a name filter reach the rest. Side panels
-// show the feed of recent faults with their cascade chains and panic
-// stacks, the supervision tree, the selected device and the event log.
+// now and then to drop forgotten devices (every ten seconds, less often
+// with many devices). Every view shows what is alive now; "show down"
+// adds the devices that went down and are kept as history. Its views:
+//
+//   - graph: devices on a canvas with a force layout (springs along links
+//     and supervision edges, grid-based repulsion, so a step costs about
+//     as much as the devices and links), coloured by state: alive, down
+//     cleanly, down with a fault, down in a cascade, abandoned; supervisors
+//     have a ring, devices of other nodes a ring of their node's colour.
+//     Past 1500 devices it groups them by supervisor (or, on request, by
+//     node), one circle per group. Labels are placed by priority and
+//     drawn only where they overlap no other label or node and stay inside
+//     the canvas, so more appear as you zoom in. Selecting a device never
+//     moves the view; "centre" does, and "neighbourhood" shows only the
+//     selected device, its peers, supervisor and children.
+//   - table: one row per device (id, name, node, state, fault, links in
+//     and out, age, restarts, supervisor), sortable by any column, with
+//     only the rows in view in the document, so 10,000 devices scroll as
+//     fast as 100.
+//   - charts: devices alive, links, faults per second by kind and restarts
+//     per second over the last minutes, from /api/series.
+//   - timeline: the history: faults, abandoned children and restart
+//     limits in a time window, newest first, a cascade under its root with
+//     the devices that went down with it, panic stacks on demand.
+//
+// The side panel shows the supervision tree of now: each supervisor's
+// children once, by their ID in its spec, newest first, each as its
+// current generation with its uptime, restarts, how its previous
+// generation ended, and for a supervisor the intensity used (restarts
+// within its period); dead and abandoned generations appear as badges.
+// Beside it, the selected device and the event log. The filter box
+// matches names, IDs and nodes, and takes fields such as "node:db",
+// "state:down", "fault:panic", "restarts:>0", "in:>=2" or "age:<60".
 //
 // # Shutdown requests
 //
