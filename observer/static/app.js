@@ -323,7 +323,7 @@
     for (const [k, v] of parts) box.append(el("span", null, el("b", { text: String(v || 0) }), " " + k));
     if (nodes.length) {
       const n = el("span", { title: nodes.map((x) => x.name + "/" + x.incarnation + ": " + x.alive + " alive, " + x.down + " down").join("\n") });
-      n.append(el("b", { text: String(nodes.length) }), " other nodes:");
+      n.append(el("b", { text: String(nodes.length) }), " nodes");
       for (const x of nodes) n.append(nodeBadge(x.name + (x.alive ? "" : " (down)")));
       box.append(n);
     }
