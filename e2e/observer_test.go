@@ -44,8 +44,17 @@ const (
 	})()`
 	// labelsShown: the graph has drawn some labels.
 	labelsShown = `(window.observerLabels || 0) > 0`
-	// treeCurrentOnly: the Supervision tab shows no device that is down.
-	treeCurrentOnly = `document.querySelectorAll("#tree .dim").length === 0 && document.querySelectorAll("#tree a.devlink").length > 0`
+	// treeCurrentOnly: the Supervision tab shows no device that is down,
+	// lists each child of a supervisor once (its current generation), and
+	// shows dead generations as badges.
+	treeCurrentOnly = `(() => {
+		const uls = [...document.querySelectorAll("#tree ul")];
+		const once = uls.every((ul) => {
+			const names = [...ul.children].map((li) => li.querySelector("a.devlink")).filter(Boolean).map((a) => a.textContent.replace(/^#\d+ /, ""));
+			return new Set(names).size === names.length;
+		});
+		return once && uls.length > 0 && document.querySelectorAll("#tree .dim").length === 0 && document.querySelectorAll("#tree .badge.hist").length > 0;
+	})()`
 	// framesDrawn: the page has drawn %d more animation frames, letting the
 	// graph's layout spread out before the screenshot.
 	framesDrawn = `(window.e2eFrames = (window.e2eFrames || 0) + 1) > %d`
