@@ -166,3 +166,33 @@ func ExampleSupervisorHooks() {
 	<-done
 	// Output: root supervises db web
 }
+
+func ExampleParseID() {
+	for _, s := range []string{"#42", "#7@db/5f3a9c", "#7@db"} {
+		id, err := observer.ParseID(s)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(id, id.Seq(), id.Node().Name, id.Node().Incarnation)
+	}
+	// Output:
+	// #42 42  0
+	// #7@db 7 db 6240924
+	// observer: bad device ID: want "#7", "7" or "#7@node/incarnation"
+}
+
+func ExampleWithAllowedHosts() {
+	rec := observer.NewRecorder()
+	h := observer.Handler(rec, observer.WithAllowedHosts("observer.example.com"))
+	for _, host := range []string{"127.0.0.1:6060", "observer.example.com", "evil.example"} {
+		r := httptest.NewRequest("GET", "http://"+host+"/api/snapshot?events=0", nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(host, w.Code)
+	}
+	// Output:
+	// 127.0.0.1:6060 200
+	// observer.example.com 200
+	// evil.example 403
+}
