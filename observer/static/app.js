@@ -889,7 +889,9 @@
     }
     ctx.stroke();
     ctx.strokeStyle = "rgba(88,166,255,0.45)";
-    ctx.setLineDash([4, 3]);
+    // Dashes cost much more to draw than plain lines: only for a few.
+    if (treeEdges.length < 400) ctx.setLineDash([4, 3]);
+    else ctx.strokeStyle = "rgba(88,166,255,0.25)";
     ctx.beginPath();
     for (const [a, b] of treeEdges) {
       const ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
