@@ -902,30 +902,30 @@
     ctx.setLineDash([]);
     const f = filter(), scale = Math.min(1.6, Math.max(0.5, Math.sqrt(k)));
     const cands = [];
+    // Circles are batched by style: one path per fill and per stroke, far
+    // fewer draw calls than one per device.
+    const fills = new Map(), strokes = new Map();
+    const add = (m, key, x, y, r) => { let p = m.get(key); if (!p) m.set(key, p = new Path2D()); p.moveTo(x + r, y); p.arc(x, y, r, 0, 2 * Math.PI); };
     for (const d of shown) {
       const x = sx(d), y = sy(d);
       if (!on(x, y, 30)) continue;
       const r = radius(d) * scale;
       if (d.group) {
-        ctx.globalAlpha = 1;
-        ctx.fillStyle = d.alive ? "rgba(63,185,80,0.25)" : "rgba(110,118,129,0.25)";
-        ctx.strokeStyle = d.faulted ? color("fault") : d.sup && d.sup.restart_limit ? color("fault") : d.node ? nodeColor(d.node) : color("alive");
-        ctx.lineWidth = 2;
-        ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
-        if (d.sup && d.sup.id === selected) { ctx.strokeStyle = "#fff"; ctx.lineWidth = 3; ctx.stroke(); }
+        add(fills, (d.alive ? "rgba(63,185,80,0.25)" : "rgba(110,118,129,0.25)") + "|1", x, y, r);
+        add(strokes, (d.faulted || (d.sup && d.sup.restart_limit) ? color("fault") : d.node ? nodeColor(d.node) : color("alive")) + "|2", x, y, r);
+        if (d.sup && d.sup.id === selected) add(strokes, "#fff|3", x, y, r);
       } else {
-        ctx.globalAlpha = f && !f(d) ? 0.15 : 1;
-        ctx.fillStyle = color(stateClass(d));
-        ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill();
-        if (d.node) { ctx.strokeStyle = nodeColor(d.node); ctx.lineWidth = 2; ctx.stroke(); }
-        if (d.is_supervisor || d.id === selected) {
-          ctx.lineWidth = d.id === selected ? 3 : 1.5;
-          ctx.strokeStyle = d.id === selected ? "#fff" : d.restart_limit ? color("fault") : color("sup");
-          ctx.beginPath(); ctx.arc(x, y, r + (d.node ? 2 : 0), 0, 2 * Math.PI); ctx.stroke();
-        }
+        const a = f && !f(d) ? "|0.15" : "|1";
+        add(fills, color(stateClass(d)) + a, x, y, r);
+        if (d.node) add(strokes, nodeColor(d.node) + "|2", x, y, r);
+        if (d.id === selected) add(strokes, "#fff|3", x, y, r + (d.node ? 2 : 0));
+        else if (d.is_supervisor) add(strokes, (d.restart_limit ? color("fault") : color("sup")) + "|1.5", x, y, r + (d.node ? 2 : 0));
       }
       cands.push([d, x, y, r]);
     }
+    for (const [key, p] of fills) { const [c, a] = key.split("|"); ctx.globalAlpha = +a; ctx.fillStyle = c; ctx.fill(p); }
+    ctx.globalAlpha = 1;
+    for (const [key, p] of strokes) { const [c, lw] = key.split("|"); ctx.strokeStyle = c; ctx.lineWidth = +lw; ctx.stroke(p); }
     ctx.globalAlpha = 1;
     drawLabels(cands, w, h);
   }
