@@ -24,6 +24,7 @@ func TestRecorderConcurrent(t *testing.T) {
 				return
 			default:
 				rec.Snapshot(observer.SnapshotOptions{MaxDevices: 50, MaxEvents: 10})
+				rec.Series(60)
 			}
 		}
 	}()
