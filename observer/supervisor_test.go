@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/observer"
 	"github.com/backplane-go/backplane/supervisor"
 )
@@ -87,4 +88,54 @@ func TestSupervisorTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
+}
+
+// TestSupervisorGenerations: a child's new generation carries how the one
+// before ended, and a supervisor its restarts within its period.
+func TestSupervisorGenerations(t *testing.T) {
+	c := newClock()
+	rec := observer.NewRecorder(observer.WithClock(c.Now))
+	sup, a, b := backplane.New(), backplane.New(), backplane.New()
+	defer sup.Drop()
+	defer a.Drop()
+	defer b.Drop()
+	src := supervisor.Source{Supervisor: "s", SupervisorID: sup.ID()}
+	boom := errors.New("boom")
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: src, Instance: supervisor.Instance{Child: "w", Device: a.ID(), Generation: 1}})
+	rec.RecordSupervisor(supervisor.ChildExited{Source: src, Instance: supervisor.Instance{Child: "w", Device: a.ID(), Generation: 1},
+		Fault: backplane.ErrorFault(boom)})
+	c.Advance(time.Second)
+	rec.RecordSupervisor(supervisor.ChildRestarted{Source: src, Instance: supervisor.Instance{Child: "w", Device: b.ID(), Generation: 2}})
+
+	get := func(id backplane.DeviceID) observer.DeviceInfo {
+		s := rec.Snapshot(observer.SnapshotOptions{Device: id})
+		if s == nil {
+			t.Fatalf("no device %v", id)
+		}
+		for _, d := range s.Devices {
+			if d.ID == id.String() {
+				return d
+			}
+		}
+		t.Fatalf("no device %v", id)
+		return observer.DeviceInfo{}
+	}
+	if d := get(b.ID()); d.Generation != 2 || d.Child != "w" || d.LastExit == nil || d.LastExit.Device != a.ID().String() ||
+		d.LastExit.Fault == nil || d.LastExit.Fault.Kind != "error" || !d.LastExit.Time.Equal(t0) {
+		t.Errorf("second generation: %+v, last exit %+v", d, d.LastExit)
+	}
+	if d := get(a.ID()); d.LastExit != nil || d.Generation != 1 {
+		t.Errorf("first generation: %+v", d)
+	}
+	if d := get(sup.ID()); d.Recent != 1 || d.Restarts != 1 || d.Period != "5s" || d.MaxRestarts != 0 {
+		t.Errorf("supervisor: recent %d, restarts %d, period %q, max %d", d.Recent, d.Restarts, d.Period, d.MaxRestarts)
+	}
+	c.Advance(observer.DefaultIntensityPeriod)
+	if d := get(sup.ID()); d.Recent != 0 {
+		t.Errorf("supervisor after its period: recent %d", d.Recent)
+	}
+	rec.RecordSupervisor(supervisor.RestartLimitReached{Source: src, Err: &supervisor.RestartLimitError{MaxRestarts: 3, Period: 10 * time.Second}})
+	if d := get(sup.ID()); d.Recent != 1 || d.Period != "10s" || d.MaxRestarts != 3 || !d.RestartLimit {
+		t.Errorf("supervisor after its limit: recent %d, period %q, max %d", d.Recent, d.Period, d.MaxRestarts)
+	}
 }
