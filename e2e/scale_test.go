@@ -79,12 +79,12 @@ func startTree(t *testing.T, ctx context.Context, sups, perSup int) *tree {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := backplane.SetHook(tr.rec.Record)
+	remove := backplane.AddHook(tr.rec.Record)
 	runCtx, stop := context.WithCancel(ctx)
 	tr.stop = func() {
 		stop()
 		<-tr.done
-		backplane.SetHook(prev)
+		remove()
 	}
 	go func() { tr.done <- root.Serve(runCtx) }()
 	select {

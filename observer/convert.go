@@ -38,7 +38,7 @@ func (c *converter) device(d *devRec) DeviceInfo {
 		Abandoned:    d.abandoned,
 		Tracked:      !d.line.IsZero(),
 	}
-	if d.id.IsRemote() {
+	if isRemote(d.id) {
 		n := d.id.Node()
 		info.Node, info.Incarnation = n.Name, strconv.FormatUint(n.Incarnation, 16)
 	}

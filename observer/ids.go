@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 )
 
 // idText is the ID of a device as the observer's JSON gives it: the
@@ -18,7 +19,7 @@ func idText(id backplane.DeviceID) string {
 	if id.IsZero() {
 		return ""
 	}
-	if !id.IsRemote() {
+	if !isRemote(id) {
 		return id.String()
 	}
 	return "#" + strconv.FormatUint(id.Seq(), 10) + "@" + id.Node().String()
@@ -39,7 +40,7 @@ func ParseID(s string) (backplane.DeviceID, error) {
 		return backplane.DeviceID{}, errBadID
 	}
 	if !remote {
-		return backplane.LocalID(seq), nil
+		return bridge.LocalID(seq), nil
 	}
 	i := strings.LastIndexByte(node, '/')
 	if i <= 0 || i == len(node)-1 || len(node)-i-1 > 16 {
@@ -49,19 +50,19 @@ func ParseID(s string) (backplane.DeviceID, error) {
 	if err != nil || strings.ContainsAny(node[i+1:], "+-_") {
 		return backplane.DeviceID{}, errBadID
 	}
-	return backplane.RemoteID(backplane.NodeID{Name: node[:i], Incarnation: inc}, seq), nil
+	return bridge.RemoteID(backplane.NodeID{Name: node[:i], Incarnation: inc}, seq), nil
 }
 
 // compareIDs orders this process's devices first, by sequence number, then
 // other nodes' devices by node name, incarnation and sequence number.
 func compareIDs(a, b backplane.DeviceID) int {
-	if a.IsRemote() != b.IsRemote() {
-		if a.IsRemote() {
+	if isRemote(a) != isRemote(b) {
+		if isRemote(a) {
 			return 1
 		}
 		return -1
 	}
-	if a.IsRemote() {
+	if isRemote(a) {
 		na, nb := a.Node(), b.Node()
 		if c := cmp.Compare(na.Name, nb.Name); c != 0 {
 			return c
@@ -72,3 +73,6 @@ func compareIDs(a, b backplane.DeviceID) int {
 	}
 	return cmp.Compare(a.Seq(), b.Seq())
 }
+
+// isRemote reports whether id names a device on another node.
+func isRemote(id backplane.DeviceID) bool { return !id.Node().IsZero() }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 	"github.com/backplane-go/backplane/observer"
 	"github.com/backplane-go/backplane/supervisor"
 )
@@ -305,7 +306,7 @@ func TestSnapshotOptions(t *testing.T) {
 	if len(s.Devices) != 2 || !hasDevice(s, hub.ID()) || len(s.Events) != 3 {
 		t.Errorf("Device: %+v", s)
 	}
-	if s := rec.Snapshot(observer.SnapshotOptions{Device: backplane.LocalID(1 << 60)}); s != nil {
+	if s := rec.Snapshot(observer.SnapshotOptions{Device: bridge.LocalID(1 << 60)}); s != nil {
 		t.Errorf("unknown device: %+v", s)
 	}
 	last := rec.Stats().Events

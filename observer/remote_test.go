@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/internal/bridge"
 	"github.com/backplane-go/backplane/observer"
 )
 
@@ -50,7 +51,7 @@ func TestRecorderRemoteDevices(t *testing.T) {
 	var proxies []*backplane.Device
 	var asked []backplane.DeviceID
 	for _, n := range nodes {
-		p, err := backplane.NewProxy(backplane.RemoteID(backplane.NodeID{Name: n.name, Incarnation: n.inc}, seq), shutRemote{to: &asked})
+		p, err := bridge.NewProxy(bridge.RemoteID(backplane.NodeID{Name: n.name, Incarnation: n.inc}, seq), shutRemote{to: &asked})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +114,7 @@ func TestRecorderRemoteDevices(t *testing.T) {
 
 // idText is the observer's text for id, written apart from its own.
 func idText(id backplane.DeviceID) string {
-	if !id.IsRemote() {
+	if id.Node().IsZero() {
 		return id.String()
 	}
 	return id.String() + "/" + strconv.FormatUint(id.Node().Incarnation, 16)

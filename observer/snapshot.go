@@ -288,7 +288,7 @@ func (r *Recorder) Events(since uint64, max int) (events []EventInfo, lost bool)
 func (r *Recorder) nodesLocked() []NodeInfo {
 	var byNode map[backplane.NodeID]*NodeInfo
 	for id, d := range r.devs {
-		if !id.IsRemote() {
+		if !isRemote(id) {
 			continue
 		}
 		if byNode == nil {
