@@ -44,6 +44,7 @@
 //	GET  /api/snapshot   the model as JSON
 //	GET  /api/events     the live event stream (server-sent events)
 //	GET  /api/series     one point per second for the charts (Series)
+//	GET  /api/cluster    the other nodes and their devices (only with WithPeers; see ClusterView)
 //	POST /api/shutdown   ask a device to shut down (only with WithShutdown)
 //
 // Query parameters are given at most once each; an unknown, repeated,
@@ -191,6 +192,14 @@
 // Beside it, the selected device and the event log. The filter box
 // matches names, IDs and nodes, and takes fields such as "node:db",
 // "state:down", "fault:panic", "restarts:>0", "in:>=2" or "age:<60".
+//
+// # The whole cluster
+//
+// Package clusterview (a module of its own) has each node of a cluster
+// publish its recorder's snapshot over NATS, and gathers the others' for
+// WithPeers: the page then shows every node's devices and supervision
+// trees beside this one's, with each node's incarnation and whether it is
+// up; a node not heard from has its devices shown down, "unreachable".
 //
 // # Shutdown requests
 //

@@ -55,6 +55,7 @@ func FuzzHandler(f *testing.F) {
 		{1, "127.0.0.1", "/api/shutdown", "device=99999999999999999999"},
 		{0, "127.0.0.1", "/app.js", ""},
 		{0, "127.0.0.1", "/api/series", "window=60"},
+		{0, "127.0.0.1", "/api/cluster", ""},
 		{0, "127.0.0.1", "/api/series", "window=0"},
 		{0, "127.0.0.1", "/api/snapshot", "device=%237%40db%2F5f3a9c"},
 		{0, "127.0.0.1", "/api/snapshot", "device=%23"},

@@ -25,6 +25,7 @@ type handlerConfig struct {
 	interval  time.Duration
 	heartbeat time.Duration
 	hosts     []string // allowed beyond loopback (WithAllowedHosts)
+	peers     Peers    // other nodes (WithPeers)
 }
 
 type handlerOptionFunc func(*handlerConfig)
@@ -83,6 +84,7 @@ func Handler(rec *Recorder, opts ...HandlerOption) http.Handler {
 	mux.Handle("/api/snapshot", only("GET", http.HandlerFunc(h.snapshot)))
 	mux.Handle("/api/events", only("GET", http.HandlerFunc(h.events)))
 	mux.Handle("/api/series", only("GET", http.HandlerFunc(h.series)))
+	mux.Handle("/api/cluster", only("GET", http.HandlerFunc(h.cluster)))
 	if cfg.shutdown {
 		post := checkOrigin(cfg.hosts, http.NewCrossOriginProtection().Handler(http.HandlerFunc(h.shutdown)))
 		mux.Handle("/api/shutdown", only("POST", post))

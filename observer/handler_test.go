@@ -190,6 +190,8 @@ func TestHandlerStatus(t *testing.T) {
 		{"series window zero", ro, "GET", "/api/series?window=0", 400},
 		{"series window too big", ro, "GET", "/api/series?window=601", 400},
 		{"series post", ro, "POST", "/api/series", 405},
+		{"cluster without peers", ro, "GET", "/api/cluster", 404},
+		{"cluster with a query", ro, "GET", "/api/cluster?x=1", 400},
 		{"snapshot remote device", ro, "GET", "/api/snapshot?device=%237%40db%2F5f", 404},
 		{"snapshot bad device", ro, "GET", "/api/snapshot?device=%237%40db", 400},
 		{"shutdown disabled", ro, "POST", "/api/shutdown?device=" + id, 403},

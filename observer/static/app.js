@@ -59,32 +59,59 @@
     return ((+m[1] || 0) * 3600 + (+m[2] || 0) * 60 + (+m[3] || 0)) * 1000 || 5000;
   }
 
+  // fromInfo makes the page's device from a DeviceInfo of the JSON,
+  // keeping what the page learnt of it before (prev).
+  function fromInfo(info, prev, t) {
+    const d = Object.assign(blank(info.id), {
+      name: info.name || "", state: info.state, fault: info.fault || null, node: info.node || "",
+      children: new Set(info.children || []), supervisor: info.supervisor || "",
+      is_supervisor: !!info.is_supervisor, restarts: info.restarts || 0, restart_limit: !!info.restart_limit,
+      abandoned: !!info.abandoned, tracked: !!info.tracked, since: info.since, down_at: info.down_at || "",
+      child: info.child || "", generation: info.generation || 0, last_exit: info.last_exit || null,
+      period: parsePeriod(info.period), max_restarts: info.max_restarts || 0,
+      restartTimes: prev ? prev.restartTimes : new Array(info.recent_restarts || 0).fill(t),
+      exits: prev ? prev.exits : null,
+      x: prev ? prev.x : NaN, y: prev ? prev.y : NaN });
+    for (const l of info.links) d.links.set(l.peer, MODE[l.mode] || 0);
+    return d;
+  }
+
   function loadSnapshot(s) {
     const old = new Map(devices);
     devices.clear();
     serverSkew = Date.parse(s.time) - Date.now();
     const t = Date.parse(s.time);
-    for (const info of s.devices) {
-      const prev = old.get(info.id);
-      const d = Object.assign(blank(info.id), {
-        name: info.name || "", state: info.state, fault: info.fault || null, node: info.node || "",
-        children: new Set(info.children || []), supervisor: info.supervisor || "",
-        is_supervisor: !!info.is_supervisor, restarts: info.restarts || 0, restart_limit: !!info.restart_limit,
-        abandoned: !!info.abandoned, tracked: !!info.tracked, since: info.since, down_at: info.down_at || "",
-        child: info.child || "", generation: info.generation || 0, last_exit: info.last_exit || null,
-        period: parsePeriod(info.period), max_restarts: info.max_restarts || 0,
-        restartTimes: prev ? prev.restartTimes : new Array(info.recent_restarts || 0).fill(t),
-        exits: prev ? prev.exits : null,
-        x: prev ? prev.x : NaN, y: prev ? prev.y : NaN });
-      for (const l of info.links) d.links.set(l.peer, MODE[l.mode] || 0);
-      devices.set(d.id, d);
-    }
+    for (const info of s.devices) devices.set(info.id, fromInfo(info, old.get(info.id), t));
+    // Other nodes' devices come from api/cluster; keep them.
+    for (const d of old.values()) if (d.remote) devices.set(d.id, d);
     seq = s.seq; stats = s.stats; canShutdown = s.shutdown; omitted = s.omitted; nodes = s.nodes || [];
     faults.length = 0;
     for (const e of s.faults) faults.push(e);
     $("events").textContent = "";
     for (const e of s.events) addEventLine(e);
     changed(true, true);
+  }
+
+  // The cluster view (observer.WithPeers): every other node's devices,
+  // polled; a handler without it answers 404, and the page stops asking.
+  let clusterOn = true, remoteIDs = new Set(), clusterNodes = [];
+  async function loadCluster() {
+    if (!clusterOn) return;
+    try {
+      const r = await fetch("api/cluster", { cache: "no-store" });
+      if (r.status === 404) { clusterOn = false; return; }
+      if (!r.ok) return;
+      const v = await r.json(), t = now(), seen = new Set();
+      for (const info of v.devices) {
+        seen.add(info.id);
+        const d = fromInfo(info, devices.get(info.id), t);
+        d.remote = true;
+        devices.set(d.id, d);
+      }
+      for (const id of remoteIDs) { const d = devices.get(id); if (!seen.has(id) && d && d.remote) devices.delete(id); }
+      remoteIDs = seen; clusterNodes = v.nodes || [];
+      changed(true, true);
+    } catch (err) { /* the status pill shows the connection */ }
   }
 
   function flip(m) { return ((m & 1) << 1) | ((m & 2) >> 1); }
@@ -321,7 +348,18 @@
       ["abandoned", s.abandoned], ["down (kept)", s.down]];
     const box = $("stats"); box.textContent = "";
     for (const [k, v] of parts) box.append(el("span", null, el("b", { text: String(v || 0) }), " " + k));
-    if (nodes.length) {
+    if (clusterNodes.length) {
+      // The cluster view: each run of each node, up or not heard from.
+      const n = el("span", { class: "nodes" });
+      n.append(el("b", { text: String(clusterNodes.filter((x) => x.up).length) }), " nodes up");
+      for (const x of clusterNodes) {
+        const b = nodeBadge(x.name + "/" + x.incarnation + (x.up ? "" : " down"));
+        b.title = x.name + ", incarnation " + x.incarnation + ": " + (x.up ? "up" : "not heard from since " + fmtTime(x.last_seen)) + "; " + x.alive + " devices alive";
+        if (!x.up) b.style.background = "#6e7681";
+        n.append(b);
+      }
+      box.append(n);
+    } else if (nodes.length) {
       const n = el("span", { title: nodes.map((x) => x.name + "/" + x.incarnation + ": " + x.alive + " alive, " + x.down + " down").join("\n") });
       n.append(el("b", { text: String(nodes.length) }), " nodes");
       for (const x of nodes) n.append(nodeBadge(x.name + (x.alive ? "" : " (down)")));
@@ -1084,7 +1122,9 @@
   showDownOn = $("showDown").checked;
   (async function start() {
     await resync();
+    await loadCluster();
     connect();
+    setInterval(loadCluster, 2000);
     // A full reload drops forgotten devices; it costs as much as the
     // devices, so it comes less often when there are many.
     lastResync = Date.now();
