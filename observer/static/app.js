@@ -351,7 +351,8 @@
     if (clusterNodes.length) {
       // The cluster view: each run of each node, up or not heard from.
       const n = el("span", { class: "nodes" });
-      n.append(el("b", { text: String(clusterNodes.filter((x) => x.up).length) }), " nodes up");
+      const up = clusterNodes.filter((x) => x.up).length;
+      n.append(el("b", { text: String(up) }), " other node" + (up === 1 ? "" : "s") + " up");
       for (const x of clusterNodes) {
         const b = nodeBadge(x.name + "/" + x.incarnation + (x.up ? "" : " down"));
         b.title = x.name + ", incarnation " + x.incarnation + ": " + (x.up ? "up" : "not heard from since " + fmtTime(x.last_seen)) + "; " + x.alive + " devices alive";
