@@ -610,15 +610,15 @@
   // ---- table (virtualised) -----------------------------------------------------
 
   const COLS = [
-    { key: "id", title: "id", w: 120, get: (d) => d.id, cmp: (a, b) => byID(a.id, b.id), text: (d) => idText(d.id) },
-    { key: "name", title: "name", w: 150, get: (d) => d.name },
-    { key: "node", title: "node", w: 90, get: (d) => d.node || "" },
-    { key: "state", title: "state", w: 80, get: (d) => d.state },
-    { key: "fault", title: "fault", w: 90, get: (d) => (d.fault ? d.fault.kind : "") },
-    { key: "in", title: "links in", w: 70, get: linksIn, num: true },
-    { key: "out", title: "links out", w: 75, get: linksOut, num: true },
-    { key: "age", title: "age", w: 80, get: ageOf, num: true, text: (d) => fmtAge(ageOf(d)) },
-    { key: "restarts", title: "restarts", w: 70, get: restartsOf, num: true },
+    { key: "id", title: "id", w: 100, get: (d) => d.id, cmp: (a, b) => byID(a.id, b.id), text: (d) => idText(d.id) },
+    { key: "name", title: "name", w: 130, get: (d) => d.name },
+    { key: "node", title: "node", w: 75, get: (d) => d.node || "" },
+    { key: "state", title: "state", w: 60, get: (d) => d.state },
+    { key: "fault", title: "fault", w: 80, get: (d) => (d.fault ? d.fault.kind : "") },
+    { key: "in", title: "links in", w: 62, get: linksIn, num: true },
+    { key: "out", title: "links out", w: 68, get: linksOut, num: true },
+    { key: "age", title: "age", w: 62, get: ageOf, num: true, text: (d) => fmtAge(ageOf(d)) },
+    { key: "restarts", title: "restarts", w: 64, get: restartsOf, num: true },
     { key: "supervisor", title: "supervisor", w: 120, get: (d) => d.supervisor, cmp: (a, b) => byID(a.supervisor, b.supervisor), text: (d) => (d.supervisor ? label(d.supervisor, nameOf(d.supervisor)) : "") },
   ];
   let sortKey = "id", sortAsc = false, rows = [];
