@@ -67,9 +67,9 @@ func (c *Crash) Error() string {
 	}
 	switch c.Kind {
 	case CrashPowerOff:
-		return fmt.Sprintf("backplane: crash: shutdown requested by %v", c.Device)
+		return "backplane: crash: shutdown requested" + by(c.Device)
 	case CrashKilled:
-		return fmt.Sprintf("backplane: crash: killed by %v", c.Device)
+		return "backplane: crash: killed" + by(c.Device)
 	case CrashDisconnected:
 		if c.Fault == nil {
 			return "backplane: crash: device disconnected while the task ran"
@@ -114,4 +114,13 @@ func cascadeCrash(from DeviceID, cause *Fault) *Crash {
 	cf.f.setCascade(from, cause)
 	cf.c = Crash{Kind: CrashCascade, Device: from, Fault: &cf.f}
 	return &cf.c
+}
+
+// by names who asked for a shutdown or a kill: " by #3", or nothing when
+// the request came from outside any device (the zero DeviceID).
+func by(id DeviceID) string {
+	if id.IsZero() {
+		return ""
+	}
+	return " by " + id.String()
 }

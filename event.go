@@ -68,7 +68,7 @@ func (e Event) String() string {
 		}
 		return fmt.Sprintf("%v disconnected cleanly", e.Device)
 	case EventShutdownRequested:
-		return fmt.Sprintf("%v shutdown requested by %v", e.Device, e.Peer)
+		return fmt.Sprintf("%v shutdown requested%s", e.Device, by(e.Peer))
 	}
 	return e.Kind.String()
 }

@@ -123,7 +123,7 @@ func TestFault_CrashFormats(t *testing.T) {
 		want string
 	}{
 		{"power off", &backplane.Crash{Kind: backplane.CrashPowerOff, Device: id}, fmt.Sprintf("backplane: crash: shutdown requested by %v", id)},
-		{"power off from outside", &backplane.Crash{Kind: backplane.CrashPowerOff}, "backplane: crash: shutdown requested by #0"},
+		{"power off from outside", &backplane.Crash{Kind: backplane.CrashPowerOff}, "backplane: crash: shutdown requested"},
 		{"killed", &backplane.Crash{Kind: backplane.CrashKilled, Device: id}, fmt.Sprintf("backplane: crash: killed by %v", id)},
 		{"error", &backplane.Crash{Kind: backplane.CrashError, Fault: backplane.ErrorFault(boom)}, "backplane: crash: task error: boom"},
 		{"panic", &backplane.Crash{Kind: backplane.CrashPanic, Fault: &backplane.Fault{Kind: backplane.FaultPanic, Value: 3}}, "backplane: crash: task panicked: 3"},
@@ -153,7 +153,7 @@ func TestFault_MessageAndEventFormats(t *testing.T) {
 	y.Disconnect(errors.New("boom"))
 	want := []string{
 		fmt.Sprintf("shutdown requested by %v", x.ID()),
-		"shutdown requested by #0",
+		"shutdown requested",
 		fmt.Sprintf("disconnected %v (clean)", x.ID()),
 		fmt.Sprintf("disconnected %v (task error: boom)", y.ID()),
 	}

@@ -94,7 +94,7 @@ func (m Message) Fault() *Fault {
 func (m Message) String() string {
 	switch m.Kind() {
 	case Shutdown:
-		return fmt.Sprintf("shutdown requested by %v", m.From())
+		return "shutdown requested" + by(m.From())
 	case Disconnected:
 		if m.fault != nil {
 			return fmt.Sprintf("disconnected %v (%s)", m.From(), m.fault.describe())
