@@ -118,9 +118,10 @@
 // Empty fields are left out. "nodes" lists the other nodes (each run of a
 // node apart) whose devices the model holds; whether a node is up is the
 // cluster's to say: its devices turn down with an "unreachable" fault when
-// it goes. max_restarts and period are the supervisor's intensity once a
-// RestartLimitError has told it (supervisor events carry it nowhere else);
-// until then period is DefaultIntensityPeriod and max_restarts is left out.
+// it goes. max_restarts and period are the supervisor's intensity, as its
+// events carry it (supervisor.Source); for a supervisor none of whose
+// events was seen, period is DefaultIntensityPeriod and max_restarts is
+// left out.
 // An event's kind is a backplane.EventKind ("created", "linked",
 // "unlinked", "disconnected", "shutdown requested") or a
 // supervisor.EventType ("child started", ...); link events have "peer"

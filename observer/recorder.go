@@ -78,7 +78,7 @@ type supRec struct {
 	exits       map[string]exitRec // by child ID: how its last generation ended
 	recent      [recentMax]int64   // times of its last restarts, a ring
 	nrecent     int                // restarts recorded in recent
-	maxRestarts int                // from a RestartLimitError; 0: unknown
+	maxRestarts int                // from the events' Source (or a RestartLimitError); 0: unknown
 	period      int64              // the same; 0: unknown
 }
 
@@ -223,6 +223,10 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 			s.sup = true
 			if f.supName != "" && s.name == "" {
 				s.name = f.supName
+			}
+			if f.period > 0 {
+				sv := s.supLocked()
+				sv.maxRestarts, sv.period = f.maxRest, f.period
 			}
 		}
 	}

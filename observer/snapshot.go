@@ -55,9 +55,9 @@ type DeviceInfo struct {
 	Restarts     int        `json:"restarts,omitempty"`   // supervisor: restarts it made
 	// Recent: supervisor: restarts it made within the last Period
 	// (restarts in the period, against MaxRestarts, is the intensity
-	// used). Period and MaxRestarts come from the supervisor's
-	// RestartLimitError once one is seen; until then Period is
-	// DefaultIntensityPeriod and MaxRestarts 0 (unknown).
+	// used). Period and MaxRestarts are the supervisor's intensity, as
+	// its events carry it (supervisor.Source); before any event of it is
+	// seen, Period is DefaultIntensityPeriod and MaxRestarts 0 (unknown).
 	Recent       int    `json:"recent_restarts,omitempty"`
 	Period       string `json:"period,omitempty"`
 	MaxRestarts  int    `json:"max_restarts,omitempty"`

@@ -11,6 +11,8 @@ type supFields struct {
 	typ       supervisor.EventType
 	sup       backplane.DeviceID // the supervisor's device
 	supName   string
+	maxRest   int                // the supervisor's intensity: restarts allowed ...
+	period    int64              // ... within this period, in nanoseconds
 	child     backplane.DeviceID // the child's device (zero if none)
 	childName string             // the child's ID in the supervisor's spec
 	gen       uint64             // the child's generation (0 if none)
@@ -26,7 +28,10 @@ func fieldsOf(e supervisor.Event) supFields {
 		return f
 	}
 	f.typ = e.Type()
-	src := func(s supervisor.Source) { f.sup, f.supName = s.SupervisorID, s.Supervisor }
+	src := func(s supervisor.Source) {
+		f.sup, f.supName = s.SupervisorID, s.Supervisor
+		f.maxRest, f.period = s.MaxRestarts, int64(s.Period)
+	}
 	inst := func(in supervisor.Instance) { f.child, f.childName, f.gen = in.Device, in.Child, in.Generation }
 	switch e := e.(type) {
 	case supervisor.ChildStarted:

@@ -139,3 +139,21 @@ func TestSupervisorGenerations(t *testing.T) {
 		t.Errorf("supervisor after its limit: recent %d, period %q, max %d", d.Recent, d.Period, d.MaxRestarts)
 	}
 }
+
+// TestSupervisorIntensityFromEvents: a supervisor's intensity shows as soon
+// as one of its events is seen, without waiting for a restart limit.
+func TestSupervisorIntensityFromEvents(t *testing.T) {
+	rec := observer.NewRecorder()
+	sup, a := backplane.New(), backplane.New()
+	defer sup.Drop()
+	defer a.Drop()
+	src := supervisor.Source{Supervisor: "s", SupervisorID: sup.ID(), MaxRestarts: 7, Period: 3 * time.Second}
+	rec.RecordSupervisor(supervisor.ChildStarted{Source: src, Instance: supervisor.Instance{Child: "w", Device: a.ID(), Generation: 1}})
+	s := rec.Snapshot(observer.SnapshotOptions{Device: sup.ID()})
+	if s == nil {
+		t.Fatal("no snapshot of the supervisor")
+	}
+	if d := device(t, s, sup.ID()); d.MaxRestarts != 7 || d.Period != "3s" {
+		t.Errorf("supervisor: max %d, period %q; want 7, 3s", d.MaxRestarts, d.Period)
+	}
+}

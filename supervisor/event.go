@@ -67,12 +67,16 @@ type Event interface {
 type Source struct {
 	Supervisor   string             // the supervisor's name
 	SupervisorID backplane.DeviceID // the supervisor's device
+	MaxRestarts  int                // its intensity: at most MaxRestarts restarts ...
+	Period       time.Duration      // ... within any Period (WithIntensity)
 }
 
 func (s Source) put(m map[string]any, t EventType) map[string]any {
 	m["type"] = t.String()
 	m["supervisor"] = s.Supervisor
 	m["supervisor_id"] = s.SupervisorID.String()
+	m["max_restarts"] = s.MaxRestarts
+	m["period"] = s.Period.String()
 	return m
 }
 

@@ -174,3 +174,43 @@ func TestShutdownDuringBackoff(t *testing.T) {
 		equal(t, "events", rec.log(), []string{"started w", "exited w"})
 	})
 }
+
+// TestIntensityInEvents: every event names the supervisor's intensity in
+// its Source, so that an observer can show the intensity used before any
+// restart limit is reached.
+func TestIntensityInEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var r recorder
+		w := newWorker()
+		sup := mustNew(t, supervisor.WithIntensity(7, 3*time.Second), r.option(),
+			supervisor.WithChildren(supervisor.ChildSpec{ID: "w", Service: w}))
+		s := serve(sup)
+		synctest.Wait()
+		w.fail()
+		synctest.Wait()
+		events := r.all()
+		if len(events) < 3 { // started, exited, restarted
+			t.Fatalf("events: %v", r.log())
+		}
+		for _, e := range events {
+			var src supervisor.Source
+			switch e := e.(type) {
+			case supervisor.ChildStarted:
+				src = e.Source
+			case supervisor.ChildExited:
+				src = e.Source
+			case supervisor.ChildRestarted:
+				src = e.Source
+			default:
+				continue
+			}
+			if src.MaxRestarts != 7 || src.Period != 3*time.Second {
+				t.Errorf("%s: intensity %d in %v, want 7 in 3s", short(e), src.MaxRestarts, src.Period)
+			}
+			if m := e.Map(); m["max_restarts"] != 7 || m["period"] != "3s" {
+				t.Errorf("%s: Map has max_restarts %v, period %v", short(e), m["max_restarts"], m["period"])
+			}
+		}
+		stop(t, sup, s)
+	})
+}

@@ -137,7 +137,7 @@ func (s *Supervisor) run(ctx context.Context, dev *backplane.Device, started fun
 	r := &run{
 		s:        s,
 		cfg:      &s.cfg,
-		src:      Source{Supervisor: s.cfg.name, SupervisorID: dev.ID()},
+		src:      Source{Supervisor: s.cfg.name, SupervisorID: dev.ID(), MaxRestarts: s.cfg.maxRestarts, Period: s.cfg.period},
 		done:     ctx.Done(),
 		dev:      dev,
 		id:       dev.ID(),
