@@ -34,3 +34,16 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkReadHeader(b *testing.B) {
+	buf, err := Append(nil, benchFrame())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadHeader(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -34,3 +34,19 @@ func Example() {
 	// down a/1 -> b/2 seq 7
 	// device a/1#9 disconnected (connection refused)
 }
+
+func ExampleReadHeader() {
+	buf, err := wire.Append(nil, &wire.Frame{
+		Kind: wire.KindHeartbeat, From: wire.Node{Name: "a", Inc: 1}, To: wire.Node{Name: "b", Inc: 2}, Epoch: 5, Seq: 8,
+	})
+	if err != nil {
+		panic(err)
+	}
+	h, err := wire.ReadHeader(buf)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%v from %s/%d, epoch %d seq %d\n", h.Kind, h.From, h.FromInc, h.Epoch, h.Seq)
+	// Output:
+	// heartbeat from a/1, epoch 5 seq 8
+}

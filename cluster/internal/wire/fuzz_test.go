@@ -28,6 +28,14 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		h, err := ReadHeader(b)
+		if err != nil {
+			t.Fatalf("ReadHeader of a frame Decode accepts: %v", err)
+		}
+		if h.Kind != fr.Kind || string(h.From) != fr.From.Name || h.FromInc != fr.From.Inc ||
+			string(h.To) != fr.To.Name || h.ToInc != fr.To.Inc || h.Epoch != fr.Epoch || h.Seq != fr.Seq || h.Ack != fr.Ack {
+			t.Fatalf("ReadHeader %+v disagrees with Decode %+v", h, fr)
+		}
 		again, err := Append(nil, fr)
 		if err != nil {
 			t.Fatalf("Append of decoded frame %+v: %v", fr, err)
