@@ -19,9 +19,10 @@ func (h handler) Down(_ wire.Node, reason error) { h.downs <- reason }
 
 func newHandler() handler { return handler{make(chan *wire.Frame, 8), make(chan error, 8)} }
 
-// Two nodes: "a" embeds the NATS server, "b" connects to it. A frame sent
-// by b opens a session and reaches a in order; when b leaves, a is told
-// why its session ended.
+// Two nodes: "a" embeds the NATS server, which requires the secret a
+// generated; "b" connects to it with that secret. A frame sent by b opens
+// a session and reaches a in order; when b leaves, a is told why its
+// session ended.
 func Example() {
 	ha, hb := newHandler(), newHandler()
 	a, err := transport.Start(transport.Config{Name: "a"}, ha)
@@ -30,7 +31,7 @@ func Example() {
 		return
 	}
 	defer a.Close()
-	b, err := transport.Start(transport.Config{Name: "b", URL: a.ClientURL()}, hb)
+	b, err := transport.Start(transport.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()}, hb)
 	if err != nil {
 		fmt.Println(err)
 		return

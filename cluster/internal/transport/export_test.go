@@ -11,10 +11,10 @@ func (t *Transport) crash() {
 func (t *Transport) epochs(n wire.Node) (tx, rx, txSeq uint64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	nr := t.names[n.Name]
-	if nr == nil || nr.incs[n.Inc] == nil || nr.incs[n.Inc].sess == nil {
+	p := t.lookup(n)
+	if p == nil || p.sess == nil {
 		return 0, 0, 0, false
 	}
-	s := nr.incs[n.Inc].sess
+	s := p.sess
 	return s.txEpoch, s.rxEpoch, s.txSeq, true
 }

@@ -7,79 +7,24 @@ import (
 	"github.com/backplane-go/backplane/cluster/internal/wire"
 )
 
-// staleEpochs is how many ended receive epochs are remembered per peer
-// incarnation.
-const staleEpochs = 32
-
-// nameRec is what is known of one node name.
-type nameRec struct {
-	cur  uint64 // incarnation last heard from, 0 if none
-	incs map[uint64]*peer
-}
-
-// peer is one incarnation of another node.
-type peer struct {
-	node        wire.Node
-	dead        bool     // a newer incarnation was heard from
-	sess        *session // the live session, nil if none
-	stale       [staleEpochs]uint64
-	staleNext   int
-	queuedDowns int // Down events of this peer still in the queue
-}
-
-func (p *peer) isStale(epoch uint64) bool {
-	for _, e := range p.stale {
-		if e == epoch {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *peer) addStale(epoch uint64) {
-	p.stale[p.staleNext] = epoch
-	p.staleNext = (p.staleNext + 1) % staleEpochs
-}
-
 // session is the state of a live session with a peer.
 type session struct {
 	txEpoch, txSeq uint64 // our stream
 	rxEpoch, rxSeq uint64 // the peer's stream; rxEpoch 0 until its Hello arrives
 	helloAcked     bool   // the peer accepted our Hello
+	passive        bool   // opened by the peer's Hello
 	pending        []wire.Frame
+	opened         time.Time
 	lastHeard      time.Time
 	lastSent       time.Time
 }
 
+// halfOpen reports whether s counts against MaxHalfOpen.
+func (s *session) halfOpen() bool { return s.passive && !s.helloAcked }
+
 // isSessionKind reports whether k is a frame the transport itself uses.
 func isSessionKind(k wire.Kind) bool {
 	return k == wire.KindHello || k == wire.KindHeartbeat || k == wire.KindBye
-}
-
-// peerLocked returns the record of n, creating it. t.mu is held.
-func (t *Transport) peerLocked(n wire.Node) *peer {
-	nr := t.names[n.Name]
-	if nr == nil {
-		nr = &nameRec{incs: make(map[uint64]*peer)}
-		t.names[n.Name] = nr
-	}
-	p := nr.incs[n.Inc]
-	if p == nil {
-		p = &peer{node: n}
-		nr.incs[n.Inc] = p
-	}
-	return p
-}
-
-// forEachSession calls fn for every peer with a live session. t.mu is held.
-func (t *Transport) forEachSession(fn func(p *peer)) {
-	for _, nr := range t.names {
-		for _, p := range nr.incs {
-			if p.sess != nil {
-				fn(p)
-			}
-		}
-	}
 }
 
 // enqueueDown queues a Down callback. t.mu is held.
@@ -109,6 +54,9 @@ func (t *Transport) end(p *peer, reason error, bye bool) {
 		return
 	}
 	p.sess = nil
+	if s.halfOpen() {
+		t.halfOpen--
+	}
 	if s.rxEpoch != 0 {
 		p.addStale(s.rxEpoch)
 	}
@@ -132,7 +80,13 @@ func (t *Transport) publish(f *wire.Frame) error {
 		return err
 	}
 	t.buf = b[:0]
-	if err := t.nc.Publish(t.prefix+f.To.Name, b); err != nil {
+	var subject string
+	if nr := t.names[f.To.Name]; nr != nil {
+		subject = nr.subject
+	} else {
+		subject = t.subjectTo(f.To.Name)
+	}
+	if err := t.pub(subject, b); err != nil {
 		return fmt.Errorf("%w: %v", ErrConnLost, err)
 	}
 	t.framesSent.Add(1)
@@ -150,10 +104,24 @@ func (t *Transport) sendBye(to wire.Node, epoch uint64, reason string) {
 	}
 }
 
-// open starts a session with p and sends its Hello. t.mu is held.
-func (t *Transport) open(p *peer, now time.Time) *session {
-	s := &session{txEpoch: nonZero(), lastHeard: now}
+// answer sends a Bye to a frame outside any live session, within the
+// budget for such frames. t.mu is held.
+func (t *Transport) answer(to wire.Node, epoch uint64, reason string, now time.Time) {
+	if !t.budget.take(now) {
+		t.throttled.Add(1)
+		t.logf("no bye to %v (epoch %x): budget spent", to, epoch)
+		return
+	}
+	t.sendBye(to, epoch, reason)
+}
+
+// open starts a session with p. t.mu is held.
+func (t *Transport) open(p *peer, now time.Time, passive bool) *session {
+	s := &session{txEpoch: nonZero(), opened: now, lastHeard: now, passive: passive}
 	p.sess = s
+	if passive {
+		t.halfOpen++
+	}
 	t.sessionsUp.Add(1)
 	t.logf("session up %v (epoch %x)", p.node, s.txEpoch)
 	return s
@@ -206,17 +174,6 @@ func (t *Transport) Send(f *wire.Frame) error {
 		f.Epoch, f.Seq, f.Ack = 0, 0, 0
 		return t.publish(f)
 	}
-	p := t.peerLocked(f.To)
-	if p.dead {
-		t.owedDown(p, ErrPeerRestarted)
-		t.signal()
-		return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, ErrPeerRestarted)
-	}
-	if !t.nc.IsConnected() {
-		t.owedDown(p, ErrConnLost)
-		t.signal()
-		return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, ErrConnLost)
-	}
 	// Validate first, with the largest values the transport may fill in:
 	// a bad frame fails its Send, not the session.
 	probe := *f
@@ -226,10 +183,21 @@ func (t *Transport) Send(f *wire.Frame) error {
 		return err
 	}
 	t.buf = b[:0]
-	now := time.Now()
+	p := t.record(f.To)
+	if p.dead {
+		t.owedDown(p, ErrPeerRestarted)
+		t.signal()
+		return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, ErrPeerRestarted)
+	}
+	if !t.connected() {
+		t.owedDown(p, ErrConnLost)
+		t.signal()
+		return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, ErrConnLost)
+	}
+	now := t.clock()
 	s := p.sess
 	if s == nil {
-		s = t.open(p, now)
+		s = t.open(p, now, false)
 		if err := t.sendHello(p, s, now); err != nil {
 			t.signal()
 			return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, err)
@@ -263,6 +231,9 @@ func (t *Transport) acked(p *peer, s *session, ack uint64, now time.Time) bool {
 	if s.helloAcked || ack == 0 {
 		return true
 	}
+	if s.halfOpen() {
+		t.halfOpen--
+	}
 	s.helloAcked = true
 	pending := s.pending
 	s.pending = nil
@@ -278,8 +249,8 @@ func (t *Transport) acked(p *peer, s *session, ack uint64, now time.Time) bool {
 	return true
 }
 
-// tick ends sessions that timed out, resends unacknowledged Hellos and
-// sends heartbeats.
+// tick ends sessions that timed out, resends unacknowledged Hellos, sends
+// heartbeats and forgets old tombstones.
 func (t *Transport) tick(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -288,18 +259,24 @@ func (t *Transport) tick(now time.Time) {
 	}
 	t.forEachSession(func(p *peer) {
 		s := p.sess
-		if now.Sub(s.lastHeard) > t.cfg.Timeout {
+		if now.Sub(s.lastHeard) > t.cfg.Timeout || (s.halfOpen() && now.Sub(s.opened) > t.cfg.Timeout) {
 			t.end(p, ErrTimeout, true)
 			return
 		}
 		if !s.helloAcked {
-			_ = t.sendHello(p, s, now)
+			// A session the peer opened resends its Hello only when the
+			// peer resends its own (receive): a stranger's Hello is
+			// answered once, not on every tick.
+			if !s.passive {
+				_ = t.sendHello(p, s, now)
+			}
 			return
 		}
 		if now.Sub(s.lastSent) >= t.cfg.Heartbeat/2 {
 			t.heartbeat(p, s, now)
 		}
 	})
+	t.expire(now)
 }
 
 // heartbeat sends the next Heartbeat of s; on failure the session ends.
@@ -312,164 +289,4 @@ func (t *Transport) heartbeat(p *peer, s *session, now time.Time) {
 	}
 	s.txSeq++
 	s.lastSent = now
-}
-
-// handleMsg processes one incoming NATS message. It runs on the dispatch
-// goroutine.
-func (t *Transport) handleMsg(data []byte) {
-	if len(data) > wire.MaxFrameSize {
-		t.malformed.Add(1)
-		return
-	}
-	f, err := wire.Decode(data)
-	if err != nil {
-		t.malformed.Add(1)
-		t.logf("malformed frame: %v", err)
-		return
-	}
-	if h := t.dropHook.Load(); h != nil && (*h)(f) {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return
-	}
-	t.receive(f, time.Now())
-}
-
-// reject counts a dropped frame.
-func (t *Transport) reject(f *wire.Frame, why string) {
-	t.rejected.Add(1)
-	t.logf("rejected %v frame from %v (epoch %x seq %d): %s", f.Kind, f.From, f.Epoch, f.Seq, why)
-}
-
-// receive runs the session protocol on an incoming frame. t.mu is held.
-func (t *Transport) receive(f *wire.Frame, now time.Time) {
-	if f.To.Name != t.self.Name || f.From.Name == t.self.Name {
-		t.reject(f, "misrouted")
-		return
-	}
-	nr := t.names[f.From.Name]
-	if nr != nil {
-		if p := nr.incs[f.From.Inc]; p != nil && p.dead {
-			t.reject(f, "from a dead incarnation")
-			return
-		}
-	}
-	p := t.peerLocked(f.From)
-	nr = t.names[f.From.Name]
-	if nr.cur != f.From.Inc {
-		// A new incarnation: every other one known is gone.
-		for inc, q := range nr.incs {
-			if inc != f.From.Inc && !q.dead {
-				q.dead = true
-				t.end(q, ErrPeerRestarted, false)
-			}
-		}
-		nr.cur = f.From.Inc
-	}
-	if f.To.Inc != t.self.Inc {
-		if f.To.Inc == 0 && f.Kind == wire.KindLookup && f.Epoch == 0 && f.Seq == 0 {
-			t.framesReceived.Add(1)
-			t.queue = append(t.queue, event{frame: f})
-			return
-		}
-		t.reject(f, "addressed to another incarnation")
-		if f.Kind != wire.KindBye && f.Epoch != 0 {
-			t.sendBye(f.From, f.Epoch, "no such incarnation")
-		}
-		return
-	}
-	if f.Kind == wire.KindBye {
-		t.bye(f)
-		return
-	}
-	if f.Epoch == 0 || f.Seq == 0 {
-		t.reject(f, "not sequenced")
-		return
-	}
-	if p.isStale(f.Epoch) {
-		t.reject(f, "stale stream")
-		t.sendBye(p.node, f.Epoch, "stale stream")
-		return
-	}
-	s := p.sess
-	if s != nil && s.rxEpoch != 0 {
-		if f.Epoch == s.rxEpoch {
-			s.lastHeard = now
-			switch {
-			case f.Seq <= s.rxSeq:
-				t.reject(f, "duplicate")
-				t.acked(p, s, f.Ack, now)
-				return
-			case f.Seq > s.rxSeq+1:
-				t.end(p, fmt.Errorf("%w: expected seq %d, got %d", ErrGap, s.rxSeq+1, f.Seq), true)
-				return
-			}
-			t.accept(p, s, f, now)
-			return
-		}
-		// A new epoch mid-stream: the peer ended its side and we missed it.
-		t.end(p, fmt.Errorf("%w: peer stream %x replaced by %x", ErrGap, s.rxEpoch, f.Epoch), true)
-		s = nil
-	}
-	// The first frame of a stream: it must be the Hello at Seq 1.
-	if f.Seq != 1 {
-		t.reject(f, "unknown stream")
-		t.sendBye(p.node, f.Epoch, "unknown stream")
-		return
-	}
-	opened := s == nil
-	if opened {
-		s = t.open(p, now)
-	}
-	s.rxEpoch = f.Epoch
-	s.lastHeard = now
-	sent := s.lastSent
-	if !t.accept(p, s, f, now) {
-		return
-	}
-	// Acknowledge the peer's Hello at once, so that it may release the
-	// frames queued behind it: with our own Hello if it is not acknowledged
-	// yet, else with a heartbeat unless queued frames just went out.
-	switch {
-	case !s.helloAcked:
-		_ = t.sendHello(p, s, now)
-	case s.lastSent == sent:
-		t.heartbeat(p, s, now)
-	}
-}
-
-// accept takes f, the next frame of s's receive stream. t.mu is held. It
-// reports false if the session ended.
-func (t *Transport) accept(p *peer, s *session, f *wire.Frame, now time.Time) bool {
-	s.rxSeq = f.Seq
-	t.framesReceived.Add(1)
-	if !isSessionKind(f.Kind) {
-		t.queue = append(t.queue, event{frame: f})
-	}
-	return t.acked(p, s, f.Ack, now)
-}
-
-// bye handles a Bye from f.From: it ends the live session, with that
-// incarnation or another one of the same name, one of whose streams has
-// epoch f.Epoch. t.mu is held.
-func (t *Transport) bye(f *wire.Frame) {
-	if f.Epoch == 0 {
-		return
-	}
-	for inc, q := range t.names[f.From.Name].incs {
-		s := q.sess
-		if s == nil || (s.txEpoch != f.Epoch && s.rxEpoch != f.Epoch) {
-			continue
-		}
-		if inc == f.From.Inc {
-			t.end(q, fmt.Errorf("%w: %s", ErrPeerBye, f.Reason), false)
-		} else {
-			// The node now holding the name rejected our frame to q.
-			q.dead = true
-			t.end(q, ErrPeerRestarted, false)
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -39,14 +40,14 @@ var (
 	ErrPeerRestarted = errors.New("transport: peer restarted")
 	// ErrConnLost reports that the NATS connection was lost.
 	ErrConnLost = errors.New("transport: NATS connection lost")
-	// ErrSlowConsumer reports that NATS dropped incoming messages because
-	// they were not consumed fast enough. It wraps ErrConnLost.
-	ErrSlowConsumer = fmt.Errorf("%w: slow consumer", ErrConnLost)
 	// ErrOverflow reports that too many frames were queued on a session
 	// whose opening was not yet acknowledged (see MaxPending).
 	ErrOverflow = errors.New("transport: too many frames pending")
 	// ErrInvalid reports a Config or frame that the Transport cannot use.
 	ErrInvalid = errors.New("transport: invalid")
+	// ErrInsecure reports a Config that would run without credentials
+	// while Config.Insecure is false. It wraps ErrInvalid.
+	ErrInsecure = fmt.Errorf("%w: no credentials (set Secret, Password or NATS credentials, or Insecure)", ErrInvalid)
 )
 
 // MaxPending is how many frames Send queues on a session whose Hello has
@@ -85,19 +86,68 @@ type Config struct {
 	// embedded servers.
 	Routes []string
 	// ServerOptions, if set, may change the embedded server's options
-	// (authentication, TLS, ...) after the Transport has set its own.
+	// (authentication, TLS, ...) after the Transport has set its own. If it
+	// sets client authentication of its own (Username, Users, Nkeys,
+	// TrustedOperators, CustomClientAuthentication or AuthCallout), the
+	// Transport's token is withdrawn and clients, this node's included,
+	// authenticate as the hook says.
 	ServerOptions func(*server.Options)
 	// NATSOptions are applied to the client connection (authentication,
 	// TLS, reconnect policy, ...). The Transport's connection event
 	// handlers and the disabled reconnect buffer cannot be overridden.
+	// Credentials given here (user and password, token, nkey, JWT, TLS
+	// client certificate) replace the ones the Transport would present.
 	NATSOptions []nats.Option
+
+	// Secret is the cluster's shared secret. The embedded server requires
+	// it from every client (as a NATS token) and every route (as the
+	// password of route user "backplane"); the client presents it as its
+	// token, to the embedded server or to the server at URL. If it is empty
+	// and a server is embedded, Start generates one (32 random bytes,
+	// base64url), so that a lone node is protected with no configuration:
+	// Transport.Secret returns it, to be handed to the nodes that join.
+	// Route URLs in Routes are given the route credentials unless they
+	// carry their own.
+	Secret string
+	// Users, if set, turns on per-node credentials on the embedded server:
+	// it maps each node name of the cluster to its password, or better to
+	// a bcrypt hash of it ("$2a$...", see HashPassword), and the server
+	// then admits a client only as one of these users and lets user N
+	// publish only frames from N and subscribe only to frames to N (see
+	// Permissions), so that a node cannot impersonate another even though
+	// it holds valid credentials. The Secret then authenticates routes
+	// only. Every node's server must have the same Users.
+	Users map[string]string
+	// Password is this node's own password, presented as user Name, for
+	// per-node credentials on the embedded server (Users) or on the
+	// server at URL. If empty and Users maps Name to a plain password,
+	// that one is used.
+	Password string
+	// TLS, if set, secures the links between machines: the embedded
+	// server's client and route listeners require TLS with this
+	// configuration (its Certificates are the server's; set ClientCAs and
+	// ClientAuth to verify clients), routes are solicited with it, and the
+	// client connection to the server at URL uses it (RootCAs to verify
+	// the server). The in-process connection to the embedded server does
+	// not use it.
+	TLS *tls.Config
+	// Insecure allows running without credentials: an embedded server that
+	// authenticates nobody (when Secret is empty), or a server at URL
+	// reached without any credentials. Without it, Start fails with
+	// ErrInsecure in the second case. A warning is logged when it is
+	// used.
+	Insecure bool
 	// Heartbeat is the heartbeat period, DefaultHeartbeat if zero.
 	Heartbeat time.Duration
 	// Timeout ends a session when no frame of it was heard for this long,
 	// DefaultTimeout if zero. It must exceed Heartbeat.
 	Timeout time.Duration
-	// Logf, if set, receives debug messages.
+	// Logf, if set, receives debug messages: sessions opening and ending,
+	// every frame dropped and why.
 	Logf func(format string, args ...any)
+	// Warnf, if set, receives warnings: running without credentials.
+	// If nil, warnings go to Logf.
+	Warnf func(format string, args ...any)
 }
 
 // Handler receives what arrives on a Transport. Its methods are called
@@ -134,8 +184,27 @@ type Stats struct {
 	Malformed uint64
 	// Rejected counts well-formed frames that were dropped: addressed to
 	// another node or incarnation, from a dead incarnation, duplicates,
-	// frames of stale or unknown streams.
+	// frames of stale or unknown streams of a known peer, a Hello from an
+	// incarnation while another incarnation of its name has a live
+	// session.
 	Rejected uint64
+	// Forged counts frames whose From names another node than the one
+	// that published them (the sender token of the subject).
+	Forged uint64
+	// Unknown counts frames from a sender incarnation that has no session
+	// and that cannot open one (anything but a Hello at Seq 1): dropped
+	// early, unanswered, and leaving no record.
+	Unknown uint64
+	// Dropped counts frames dropped under load: messages the NATS client
+	// discarded because the Transport did not keep up (its pending limits,
+	// PendingMsgs and PendingBytes), and Hellos refused while MaxHalfOpen
+	// sessions were half-open.
+	Dropped uint64
+	// Throttled counts frames that would have been answered or delivered
+	// outside any session (a Bye to a stale stream or to another
+	// incarnation, a session-less Lookup) but were dropped because the
+	// budget for them, SessionlessRate, was spent.
+	Throttled uint64
 	// SessionsUp counts sessions started.
 	SessionsUp uint64
 	// SessionsDown counts sessions ended.
@@ -163,22 +232,36 @@ func validName(s string) bool {
 // Transport is one node's endpoint. Its methods are safe for concurrent
 // use.
 type Transport struct {
-	cfg     Config
-	h       Handler
-	self    wire.Node
-	subject string
-	prefix  string // "<cluster>.node."
+	cfg      Config
+	h        Handler
+	self     wire.Node
+	prefix   string // "<cluster>.node."
+	inPrefix string // "<cluster>.node.<self>.": frames to this node
+	secret   string // the secret in use, "" if none
 
 	srv      *server.Server
 	nc       *nats.Conn
-	msgs     chan *nats.Msg
+	sub      *nats.Subscription
 	ncClosed chan struct{}
+	frames   chan *wire.Frame // admitted and decoded, for the dispatch loop
 
-	mu     sync.Mutex
-	closed bool
-	names  map[string]*nameRec
-	queue  []event
-	buf    []byte
+	// gate is held for reading by the NATS callback while it handles a
+	// message, and for writing by shutdown: after shutdown, no callback
+	// touches the Transport.
+	gate      sync.RWMutex
+	gateShut  bool
+	pub       func(subject string, data []byte) error // publishes; nc.Publish but in tests
+	connected func() bool                             // nc.IsConnected but in tests
+	clock     func() time.Time                        // time.Now but in tests
+
+	mu       sync.Mutex
+	closed   bool
+	names    map[string]*nameRec
+	tombs    tombList // records without a session or a queued Down
+	halfOpen int      // sessions opened by a peer's Hello, ours not yet acknowledged
+	budget   bucket   // for frames outside any session
+	queue    []event
+	buf      []byte
 
 	wake      chan struct{}
 	stop      chan struct{}
@@ -187,6 +270,7 @@ type Transport struct {
 	closeErr  error
 
 	framesSent, framesReceived, malformed, rejected, sessionsUp, sessionsDown atomic.Uint64
+	forged, unknown, dropped, throttled                                       atomic.Uint64
 
 	// dropHook, if set, is asked about every decoded incoming frame; if it
 	// returns true the frame is dropped as if lost. For tests.
@@ -207,6 +291,31 @@ type event struct {
 // the NATS connection and subscription, and the goroutines that dispatch
 // frames and send heartbeats.
 func Start(cfg Config, h Handler) (*Transport, error) {
+	t, err := newTransport(cfg, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.secure(); err != nil {
+		return nil, err
+	}
+	if t.cfg.URL == "" {
+		if err := t.startServer(); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.connect(); err != nil {
+		t.shutdownServer()
+		return nil, err
+	}
+	t.wg.Add(2)
+	go t.loop()
+	go t.ticker()
+	t.logf("started %v on %s*", t.self, t.inPrefix)
+	return t, nil
+}
+
+// newTransport checks cfg and returns a Transport that is not connected.
+func newTransport(cfg Config, h Handler) (*Transport, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil Handler", ErrInvalid)
 	}
@@ -239,26 +348,15 @@ func Start(cfg Config, h Handler) (*Transport, error) {
 		h:        h,
 		self:     wire.Node{Name: cfg.Name, Inc: nonZero()},
 		prefix:   cfg.Cluster + ".node.",
-		msgs:     make(chan *nats.Msg, 1<<16),
 		ncClosed: make(chan struct{}),
+		frames:   make(chan *wire.Frame, framesQueued),
+		clock:    time.Now,
 		names:    make(map[string]*nameRec),
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
-	t.subject = t.prefix + cfg.Name
-	if cfg.URL == "" {
-		if err := t.startServer(); err != nil {
-			return nil, err
-		}
-	}
-	if err := t.connect(); err != nil {
-		t.shutdownServer()
-		return nil, err
-	}
-	t.wg.Add(2)
-	go t.loop()
-	go t.ticker()
-	t.logf("started %v on %s", t.self, t.subject)
+	t.inPrefix = t.prefix + token(cfg.Name) + "."
+	t.budget = bucket{tokens: SessionlessBurst}
 	return t, nil
 }
 
@@ -282,11 +380,19 @@ func (t *Transport) startServer() error {
 		opts.Cluster.Host = rh
 		opts.Cluster.Port = rp
 		if len(t.cfg.Routes) > 0 {
-			opts.Routes = server.RoutesFromStr(strings.Join(t.cfg.Routes, ","))
+			routes, err := t.routeURLs()
+			if err != nil {
+				return err
+			}
+			opts.Routes = routes
 		}
 	}
+	token := t.serverAuth(opts)
 	if t.cfg.ServerOptions != nil {
 		t.cfg.ServerOptions(opts)
+		if token != "" && opts.Authorization == token && ownClientAuth(opts) {
+			opts.Authorization = ""
+		}
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
@@ -325,6 +431,19 @@ func hostPort(addr string) (string, int, error) {
 	return h, n, nil
 }
 
+// Pending limits of the subscription: past either, the NATS client drops
+// incoming messages (counted in Stats.Dropped) and the sessions that lost
+// frames end with ErrGap.
+const (
+	PendingMsgs  = 1 << 20
+	PendingBytes = 64 << 20
+)
+
+// framesQueued is how many admitted frames wait for the dispatch loop
+// before the NATS callback blocks (and the subscription's pending limits
+// take over).
+const framesQueued = 1024
+
 func (t *Transport) connect() error {
 	opts := []nats.Option{
 		nats.Name(t.cfg.Name),
@@ -333,6 +452,7 @@ func (t *Transport) connect() error {
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.FlusherTimeout(t.cfg.Timeout),
 	}
+	opts = append(opts, t.clientAuth()...)
 	opts = append(opts, t.cfg.NATSOptions...)
 	opts = append(opts,
 		nats.ReconnectBufSize(-1),
@@ -355,7 +475,9 @@ func (t *Transport) connect() error {
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrSlowConsumer) {
-				t.connLost(ErrSlowConsumer)
+				// Some frames were lost; sessions that lost one see a gap
+				// at their next frame and end alone (doc.go).
+				t.logf("slow consumer: incoming frames dropped")
 				return
 			}
 			t.logf("NATS error: %v", err)
@@ -373,15 +495,23 @@ func (t *Transport) connect() error {
 	if err != nil {
 		return fmt.Errorf("transport: connect: %w", err)
 	}
-	if _, err := nc.ChanSubscribe(t.subject, t.msgs); err != nil {
+	sub, err := nc.Subscribe(t.inPrefix+"*", t.onMsg)
+	if err == nil {
+		err = sub.SetPendingLimits(PendingMsgs, PendingBytes)
+	}
+	if err == nil {
+		err = nc.FlushTimeout(10 * time.Second)
+	}
+	if err == nil {
+		err = nc.LastError() // a permissions violation
+	}
+	if err != nil {
 		t.closeConn(nc)
 		return fmt.Errorf("transport: subscribe: %w", err)
 	}
-	if err := nc.FlushTimeout(10 * time.Second); err != nil {
-		t.closeConn(nc)
-		return fmt.Errorf("transport: subscribe: %w", err)
-	}
-	t.nc = nc
+	t.nc, t.sub = nc, sub
+	t.pub = nc.Publish
+	t.connected = nc.IsConnected
 	return nil
 }
 
@@ -399,8 +529,13 @@ func (t *Transport) closeConn(nc *nats.Conn) {
 // Self returns this node: its name and incarnation.
 func (t *Transport) Self() wire.Node { return t.self }
 
+// Secret returns the cluster secret in use: Config.Secret, or the one
+// Start generated; "" if none (Insecure, or per-node credentials only
+// against an external server).
+func (t *Transport) Secret() string { return t.secret }
+
 // ClientURL returns the embedded server's client URL, "" if the Transport
-// connects to an external server.
+// connects to an external server. It carries no credentials.
 func (t *Transport) ClientURL() string {
 	if t.srv == nil {
 		return ""
@@ -409,7 +544,8 @@ func (t *Transport) ClientURL() string {
 }
 
 // RouteURL returns the embedded server's route URL, "" if it has no route
-// listener.
+// listener. It carries no credentials: the nodes given it need the Secret
+// too.
 func (t *Transport) RouteURL() string {
 	if t.srv == nil {
 		return ""
@@ -423,14 +559,24 @@ func (t *Transport) RouteURL() string {
 
 // Stats returns a snapshot of the counters.
 func (t *Transport) Stats() Stats {
-	return Stats{
+	st := Stats{
 		FramesSent:     t.framesSent.Load(),
 		FramesReceived: t.framesReceived.Load(),
 		Malformed:      t.malformed.Load(),
 		Rejected:       t.rejected.Load(),
 		SessionsUp:     t.sessionsUp.Load(),
 		SessionsDown:   t.sessionsDown.Load(),
+		Forged:         t.forged.Load(),
+		Unknown:        t.unknown.Load(),
+		Dropped:        t.dropped.Load(),
+		Throttled:      t.throttled.Load(),
 	}
+	if t.sub != nil {
+		if n, err := t.sub.Dropped(); err == nil && n > 0 {
+			st.Dropped += uint64(n)
+		}
+	}
+	return st
 }
 
 // Close ends every live session with a Bye (best effort) and reports Down
@@ -453,6 +599,9 @@ func (t *Transport) shutdown(bye bool) error {
 		_ = t.nc.FlushTimeout(min(t.cfg.Timeout, time.Second))
 	}
 	close(t.stop)
+	t.gate.Lock() // waits for a NATS callback in progress
+	t.gateShut = true
+	t.gate.Unlock()
 	t.wg.Wait()
 	t.closeConn(t.nc)
 	t.shutdownServer()
@@ -460,8 +609,8 @@ func (t *Transport) shutdown(bye bool) error {
 	return nil
 }
 
-// connLost ends every session: after a connection loss or a slow consumer
-// any frame may have been lost.
+// connLost ends every session: after a connection loss any frame may have
+// been lost, and frames published meanwhile failed.
 func (t *Transport) connLost(reason error) {
 	t.mu.Lock()
 	if t.closed {
@@ -480,6 +629,14 @@ func (t *Transport) logf(format string, args ...any) {
 	}
 }
 
+func (t *Transport) warnf(format string, args ...any) {
+	if t.cfg.Warnf != nil {
+		t.cfg.Warnf("transport %s: "+format, append([]any{t.cfg.Name}, args...)...)
+		return
+	}
+	t.logf(format, args...)
+}
+
 // signal wakes the dispatch loop.
 func (t *Transport) signal() {
 	select {
@@ -488,8 +645,28 @@ func (t *Transport) signal() {
 	}
 }
 
-// loop is the dispatch goroutine: it processes incoming messages and makes
-// every Handler callback, in queue order.
+// onMsg is the subscription's callback, on the NATS client's goroutine: it
+// drops what it can without decoding, decodes the rest and hands it to the
+// dispatch loop, waiting while the loop is busy (then the subscription's
+// pending limits apply).
+func (t *Transport) onMsg(m *nats.Msg) {
+	t.gate.RLock()
+	defer t.gate.RUnlock()
+	if t.gateShut {
+		return
+	}
+	f := t.admit(m.Subject, m.Data, t.clock())
+	if f == nil {
+		return
+	}
+	select {
+	case t.frames <- f:
+	case <-t.stop:
+	}
+}
+
+// loop is the dispatch goroutine: it runs the session protocol on admitted
+// frames and makes every Handler callback, in queue order.
 func (t *Transport) loop() {
 	defer t.wg.Done()
 	for {
@@ -498,8 +675,12 @@ func (t *Transport) loop() {
 		case <-t.stop:
 			t.drain()
 			return
-		case m := <-t.msgs:
-			t.handleMsg(m.Data)
+		case f := <-t.frames:
+			t.mu.Lock()
+			if !t.closed {
+				t.receive(f, t.clock())
+			}
+			t.mu.Unlock()
 		case <-t.wake:
 		}
 	}
@@ -519,6 +700,7 @@ func (t *Transport) drain() {
 		t.queue = t.queue[1:]
 		if ev.frame == nil {
 			ev.peer.queuedDowns--
+			t.release(ev.peer, t.clock())
 		}
 		t.mu.Unlock()
 		if ev.frame != nil {
@@ -540,8 +722,8 @@ func (t *Transport) ticker() {
 		select {
 		case <-t.stop:
 			return
-		case now := <-tk.C:
-			t.tick(now)
+		case <-tk.C:
+			t.tick(t.clock())
 			t.signal()
 		}
 	}

@@ -127,10 +127,13 @@ func start(t *testing.T, cfg Config) *node {
 	return n
 }
 
-// hub starts a stand-alone NATS server.
+// testSecret is the token of the hub servers of the tests.
+const testSecret = "hub-secret"
+
+// hub starts a stand-alone NATS server that requires testSecret.
 func hub(t *testing.T, edit func(*server.Options)) *server.Server {
 	t.Helper()
-	opts := &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true}
+	opts := &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, Authorization: testSecret}
 	if edit != nil {
 		edit(opts)
 	}
@@ -159,9 +162,10 @@ func forwarder(t *testing.T, target string) *netfault.Forwarder {
 	return f
 }
 
+// rawConn connects to a hub with its secret, for publishing frames by hand.
 func rawConn(t *testing.T, url string) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, nats.Token(testSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,15 +223,15 @@ func pairs(t *testing.T, cfg Config) map[string]func(t *testing.T) (a, b *node) 
 			ca, cb := cfg, cfg
 			ca.Name, ca.RouteListen = "a", "127.0.0.1:0"
 			a := start(t, ca)
-			cb.Name, cb.RouteListen, cb.Routes = "b", "127.0.0.1:0", []string{a.RouteURL()}
+			cb.Name, cb.RouteListen, cb.Routes, cb.Secret = "b", "127.0.0.1:0", []string{a.RouteURL()}, a.Secret()
 			b := start(t, cb)
 			return a, b
 		},
 		"shared": func(t *testing.T) (*node, *node) {
 			s := hub(t, nil)
 			ca, cb := cfg, cfg
-			ca.Name, ca.URL = "a", s.ClientURL()
-			cb.Name, cb.URL = "b", s.ClientURL()
+			ca.Name, ca.URL, ca.Secret = "a", s.ClientURL(), testSecret
+			cb.Name, cb.URL, cb.Secret = "b", s.ClientURL(), testSecret
 			return start(t, ca), start(t, cb)
 		},
 	}
@@ -367,7 +371,7 @@ func TestCutAndRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := nc.Publish("backplane.node.b", data); err != nil {
+	if err := nc.Publish("backplane.node.b.a", data); err != nil {
 		t.Fatal(err)
 	}
 	if err := nc.Flush(); err != nil {
@@ -378,7 +382,7 @@ func TestCutAndRecover(t *testing.T) {
 	// connection that follows it.
 	lookup := &wire.Frame{Kind: wire.KindLookup, From: wire.Node{Name: "probe", Inc: 7}, To: wire.Node{Name: "b"}, Ref: 1, Name: "x"}
 	data, _ = wire.Append(nil, lookup)
-	nc.Publish("backplane.node.b", data)
+	nc.Publish("backplane.node.b.probe", data)
 	if f := b.r.frame(t); f.Kind != wire.KindLookup {
 		t.Fatalf("b got %+v", f)
 	}
@@ -403,7 +407,7 @@ func TestCutAndRecover(t *testing.T) {
 // again.
 func connectedPair(t *testing.T, urlA, urlB string, timeout time.Duration) (a, b *node, cb Config) {
 	t.Helper()
-	cfg := Config{Timeout: timeout, Heartbeat: 50 * time.Millisecond}
+	cfg := Config{Timeout: timeout, Heartbeat: 50 * time.Millisecond, Secret: testSecret}
 	ca := cfg
 	cb = cfg
 	ca.Name, ca.URL = "a", urlA
@@ -499,7 +503,7 @@ func TestGap(t *testing.T) {
 
 func TestMalformed(t *testing.T) {
 	s := hub(t, func(o *server.Options) { o.MaxPayload = 4 << 20 })
-	b := start(t, Config{Name: "b", URL: s.ClientURL()})
+	b := start(t, Config{Name: "b", URL: s.ClientURL(), Secret: testSecret})
 	nc := rawConn(t, s.ClientURL())
 	good, err := wire.Append(nil, &wire.Frame{Kind: wire.KindLookup, From: wire.Node{Name: "probe", Inc: 7}, To: wire.Node{Name: "b"}, Ref: 1, Name: "x"})
 	if err != nil {
@@ -513,11 +517,11 @@ func TestMalformed(t *testing.T) {
 		make([]byte, wire.MaxFrameSize+1),
 	}
 	for _, m := range bad {
-		if err := nc.Publish("backplane.node.b", m); err != nil {
+		if err := nc.Publish("backplane.node.b.probe", m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	nc.Publish("backplane.node.b", good)
+	nc.Publish("backplane.node.b.probe", good)
 	if f := b.r.frame(t); f.Kind != wire.KindLookup || f.Ref != 1 {
 		t.Fatalf("got %+v", f)
 	}
@@ -528,16 +532,16 @@ func TestMalformed(t *testing.T) {
 
 func TestWrongIncarnationAndInvalid(t *testing.T) {
 	s := hub(t, nil)
-	b := start(t, Config{Name: "b", URL: s.ClientURL()})
+	b := start(t, Config{Name: "b", URL: s.ClientURL(), Secret: testSecret})
 	nc := rawConn(t, s.ClientURL())
 	replies := make(chan *nats.Msg, 16)
-	if _, err := nc.ChanSubscribe("backplane.node.probe", replies); err != nil {
+	if _, err := nc.ChanSubscribe("backplane.node.probe.*", replies); err != nil {
 		t.Fatal(err)
 	}
 	nc.Flush()
 	f := &wire.Frame{Kind: wire.KindHello, From: wire.Node{Name: "probe", Inc: 7}, To: wire.Node{Name: "b", Inc: b.Self().Inc + 1}, Epoch: 42, Seq: 1}
 	data, _ := wire.Append(nil, f)
-	nc.Publish("backplane.node.b", data)
+	nc.Publish("backplane.node.b.probe", data)
 	select {
 	case m := <-replies:
 		bye, err := wire.Decode(m.Data)
