@@ -228,7 +228,9 @@ func (t *Transport) Send(f *wire.Frame) error {
 // frames queued behind the Hello. t.mu is held. It reports false if the
 // session ended.
 func (t *Transport) acked(p *peer, s *session, ack uint64, now time.Time) bool {
-	if s.helloAcked || ack == 0 {
+	if s.helloAcked || ack == 0 || ack > s.txSeq {
+		// Nothing new, or an Ack of frames we never sent (our Hello
+		// included): not the peer's.
 		return true
 	}
 	if s.halfOpen() {
