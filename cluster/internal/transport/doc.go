@@ -6,12 +6,46 @@
 //
 // A node is one Transport. It has a name, unique in the cluster, and an
 // incarnation: a random non-zero number chosen at Start, so that a node
-// restarted under the same name is a different peer (wire.Node). Each node
-// subscribes to "<cluster>.node.<name>" on one NATS connection, and frames
-// to a node are published there. The connection either goes to an external
-// NATS server or cluster (Config.URL) or, by default, to a NATS server
-// embedded in the Transport; embedded servers of several nodes join into a
-// cluster through routes.
+// restarted under the same name is a different peer (wire.Node). Frames
+// from node F to node T are published on "<cluster>.node.<T>.<F>", and
+// each node subscribes to "<cluster>.node.<self>.*": the subject names the
+// sender. Names are written in subjects as one token each, '.' replaced by
+// '~' (which no name holds), so that no two pairs of names share a
+// subject. A frame whose From names another node than its subject's sender
+// token is dropped and counted (Stats.Forged). The connection either goes
+// to an external NATS server or cluster (Config.URL) or, by default, to a
+// NATS server embedded in the Transport; embedded servers of several nodes
+// join into a cluster through routes.
+//
+// # Trust
+//
+// Who may publish is NATS's to decide, and the Transport configures it:
+//
+//   - By default the embedded server admits only clients that present the
+//     cluster's secret (Config.Secret, generated when empty) as their
+//     token, and only routes that present it as the password of RouteUser.
+//     Every holder of the secret is trusted with every subject, as every
+//     node holding the cookie is in Erlang's distribution: it can read all
+//     frames and publish as any node.
+//   - With per-node credentials (Config.Users), each node logs in as
+//     itself and may publish only on "<cluster>.node.*.<self>" and
+//     subscribe only to "<cluster>.node.<self>.*" (Permissions): it cannot
+//     read other nodes' frames, and with the sender check above it cannot
+//     speak for another node. Routes still authenticate with the secret, so
+//     a node whose embedded server routes to others (and therefore holds
+//     the secret) is trusted as under the shared secret; for full isolation
+//     run NATS apart and give the nodes URL and their own passwords.
+//   - Config.TLS encrypts and authenticates client and route links
+//     between machines.
+//   - Config.Insecure runs without credentials: anyone who reaches the
+//     server is a node.
+//
+// Whoever may publish, a frame is acted on only within the rules below: a
+// stranger who does not know a live session's epochs cannot end it, inject
+// into it, or make the node remember more than the bounds of records.go,
+// nor get answers beyond SessionlessRate, one reply per frame to a Hello,
+// and the heartbeats of the sessions it opens itself. FuzzSession checks
+// these rules with forged frames.
 //
 // Core NATS delivers at most once: a published message may be lost, for
 // instance when the subscriber's interest has not yet propagated over the
@@ -38,7 +72,7 @@
 // lost was delivered.
 //
 // A session starts when either side first sends (Send to a peer without a
-// live session opens one) or when the first frame of a new stream arrives.
+// live session opens one) or when the Hello of a new stream arrives.
 // Interest in a subject propagates between NATS servers asynchronously, so
 // the first Hello may be published before the peer's subscription is known
 // to the sender's server, and be lost. Therefore a Hello is retransmitted on
@@ -49,8 +83,19 @@
 // the Hello and carry Seq 2, 3, ...; they are published once the Hello is
 // acknowledged. A node that accepts a new stream answers at once with its own
 // Hello (carrying Ack 1), which acknowledges the peer's Hello and opens the
-// reverse stream. Acknowledgements are used only to open a stream; safety
-// rests entirely on the receiver's sequence checks.
+// reverse stream; it resends that Hello only when the peer resends its own
+// (at most every half heartbeat), so that a stranger's Hello is answered
+// once. At most MaxHalfOpen sessions opened by a peer's Hello may wait for
+// their Hello to be acknowledged, each at most Config.Timeout; more Hellos
+// are dropped (Stats.Dropped). Acknowledgements are used only to open a
+// stream, and an Ack beyond what was sent is ignored; safety rests entirely
+// on the receiver's sequence checks.
+//
+// A stream of a live session is never replaced by another: a Hello with a
+// new epoch from the peer is dropped while the session lives. The peer
+// that opens a new stream has ended its side, so it answers the next frame
+// of ours with a Bye naming our epoch (below), which ends our side; its
+// Hello, resent, then opens the new session.
 //
 // # Heartbeats and the end of a session
 //
@@ -61,14 +106,13 @@
 // that errors.Is can tell apart, when:
 //
 //   - no frame of the session was heard for Config.Timeout (ErrTimeout);
-//   - a gap or an unexpected epoch shows that a frame was lost (ErrGap);
-//   - the peer said Bye (ErrPeerBye);
-//   - a frame from a newer incarnation of the peer's name arrives, or the
-//     node now holding the peer's name rejects a frame addressed to the old
-//     incarnation (ErrPeerRestarted);
-//   - the NATS connection is lost or a slow consumer drops messages
-//     (ErrConnLost, ErrSlowConsumer): there is no way to know which frames
-//     were lost, so every session ends at once, without waiting for the
+//   - a gap in the sequence numbers shows that a frame was lost (ErrGap);
+//   - the peer said Bye naming one of the session's epochs (ErrPeerBye);
+//   - the node now holding the peer's name rejects a frame addressed to
+//     the old incarnation (ErrPeerRestarted);
+//   - the NATS connection is lost (ErrConnLost): frames published while
+//     disconnected failed, and there is no way to know which frames were
+//     lost, so every session ends at once, without waiting for the
 //     timeout;
 //   - the Transport is closed (ErrClosed).
 //
@@ -79,22 +123,41 @@
 // epoch, and nothing else, so a late Bye from an old session never ends a
 // new one.
 //
-// After a session ended, its received epoch is remembered as stale: later
-// frames of it are counted (Stats.Rejected), dropped, and answered with a
-// Bye naming that epoch, so that a peer that missed the end learns of it.
+// After a session ended, its received epoch is remembered as stale (while
+// the peer's record lasts, records.go): later frames of it are counted
+// (Stats.Rejected), dropped, and answered with a Bye naming that epoch,
+// within SessionlessRate, so that a peer that missed the end learns of it.
 // A new session between the same two incarnations can then start, with new
 // epochs, when either side sends again.
+//
+// # Slow consumers
+//
+// The subscription has explicit pending limits (PendingMsgs,
+// PendingBytes). When the Transport falls behind them, the NATS client
+// drops incoming messages (Stats.Dropped) and no session is ended for it:
+// every frame of a session is sequenced, heartbeats included, and a live
+// session sends one at least every Config.Heartbeat, so a session that lost
+// a frame sees the gap at its next frame and ends alone (ErrGap), or times
+// out; sessions that lost nothing go on. Delivery stays exactly-once
+// because the receiver accepts only the next Seq of a stream. Frames from
+// senders without a session are dropped from their header alone, before
+// decoding (Stats.Unknown), so that a flood from strangers costs little.
 //
 // # Incarnations
 //
 // Frames addressed to another incarnation of this node are rejected,
-// counted, and answered with a Bye from the current incarnation naming the
-// stream's epoch: the sender then knows at once that the incarnation it
-// talks to is gone (ErrPeerRestarted), which is how a restarted node's peers
-// learn fast. Incarnations are ordered by when they are first heard of: once
-// a frame from B@new arrives, every other incarnation of B known so far is
-// dead, its session ends, later frames from it are ignored, and Send to it
-// fails at once.
+// counted, and answered (within SessionlessRate) with a Bye from the
+// current incarnation naming the stream's epoch: the sender then knows at
+// once that the incarnation it talks to is gone (ErrPeerRestarted), which
+// is how a restarted node's peers learn fast. Any other frame from an
+// incarnation without a session is dropped unanswered (Stats.Unknown), and
+// a Hello from an incarnation is believed only while no other incarnation
+// of its name has a live session: then every other incarnation of the name
+// is dead, later frames from them are ignored, and Send to them fails at
+// once. A live session with the old incarnation therefore ends by its own
+// means: the node now holding the name answers our next frame to the old
+// incarnation with a Bye, or the session times out. A session-less Lookup
+// (To.Inc 0) is delivered within SessionlessRate.
 //
 // # Callbacks
 //

@@ -35,7 +35,7 @@ type rec struct {
 }
 
 func newRec() *rec {
-	return &rec{frames: make(chan *wire.Frame, 1<<16), downs: make(chan downEv, 1024)}
+	return &rec{frames: make(chan *wire.Frame, 1<<16), downs: make(chan downEv, 1<<16)}
 }
 
 func (r *rec) enter() {
