@@ -27,7 +27,9 @@ func (t *Transport) admit(subject string, data []byte, now time.Time) *wire.Fram
 	}
 	if !strings.HasPrefix(subject, t.inPrefix) || !senderIs(subject[len(t.inPrefix):], h.From) {
 		t.forged.Add(1)
-		t.logf("forged %v frame from %q (inc %d) on %s", h.Kind, h.From, h.FromInc, subject)
+		if t.cfg.Logf != nil { // the arguments would allocate
+			t.logf("forged %v frame from %q (inc %d) on %s", h.Kind, h.From, h.FromInc, subject)
+		}
 		return nil
 	}
 	if !t.wanted(&h, now) {
@@ -78,7 +80,9 @@ func (t *Transport) wanted(h *wire.Header, now time.Time) bool {
 		return true
 	default:
 		t.unknown.Add(1)
-		t.logf("dropped %v frame from %s/%d: no session", h.Kind, h.From, h.FromInc)
+		if t.cfg.Logf != nil { // the arguments would allocate
+			t.logf("dropped %v frame from %s/%d: no session", h.Kind, h.From, h.FromInc)
+		}
 		return false
 	}
 }
