@@ -57,6 +57,8 @@ func (t *Transport) secure() error {
 		t.warnf("INSECURE: connecting to %s without credentials", redact(c.URL))
 	case c.URL == "" && t.secret == "" && c.Users == nil:
 		t.warnf("INSECURE: the embedded server on %s admits every client and route, without credentials", c.Listen)
+	case c.URL == "" && t.secret == "" && (c.RouteListen != "" || len(c.Routes) > 0):
+		t.warnf("INSECURE: the embedded server admits every route, without credentials")
 	}
 	return nil
 }

@@ -439,6 +439,10 @@ const (
 	PendingBytes = 64 << 20
 )
 
+// pendingLimits returns the subscription's pending limits; tests replace
+// it.
+var pendingLimits = func() (msgs, bytes int) { return PendingMsgs, PendingBytes }
+
 // framesQueued is how many admitted frames wait for the dispatch loop
 // before the NATS callback blocks (and the subscription's pending limits
 // take over).
@@ -497,7 +501,7 @@ func (t *Transport) connect() error {
 	}
 	sub, err := nc.Subscribe(t.inPrefix+"*", t.onMsg)
 	if err == nil {
-		err = sub.SetPendingLimits(PendingMsgs, PendingBytes)
+		err = sub.SetPendingLimits(pendingLimits())
 	}
 	if err == nil {
 		err = nc.FlushTimeout(10 * time.Second)
