@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
 )
@@ -205,7 +203,7 @@ func benchLocalBaseline(b *testing.B) {
 func benchNATS(b *testing.B, env *benchCluster) {
 	subject := fmt.Sprintf("bench.echo.%d", env.next())
 	env.c.do(b, "echo %s", subject)
-	nc, err := nats.Connect(env.p.ClientURL())
+	nc, err := dial(env.p.ClientURL(), env.p.Secret())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -261,7 +259,7 @@ func startBenchCluster(b, owner *testing.B) *benchCluster {
 		b.Fatal(err)
 	}
 	owner.Cleanup(func() { _ = p.Close() })
-	return &benchCluster{ctx: ctx, p: p, c: spawnBenchChild(b, owner, "c1", p.ClientURL())}
+	return &benchCluster{ctx: ctx, p: p, c: spawnBenchChild(b, owner, "c1", p.ClientURL(), p.Secret())}
 }
 
 // benchChild is a node process driven by a benchmark: the same nodeMain as
@@ -275,8 +273,8 @@ type benchChild struct {
 	done  chan struct{}
 }
 
-func spawnBenchChild(b, owner *testing.B, name, url string) *benchChild {
-	cmd, stdin, stdout := startNode(b, name, url)
+func spawnBenchChild(b, owner *testing.B, name, url, secret string) *benchChild {
+	cmd, stdin, stdout := startNode(b, name, url, secret)
 	c := &benchChild{name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 64), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)

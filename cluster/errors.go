@@ -21,6 +21,14 @@ var (
 	// node asked.
 	ErrNotFound = errors.New("cluster: name not registered")
 
+	// ErrUnknownNode is wrapped, beside the context's cause, by the error
+	// of a Lookup whose context ended while no node of the name asked was
+	// known here: none had sent this node anything in a session still
+	// live. The name may be misspelt, or the node not running, in another
+	// Cluster or NATS system, or refused by NATS for lack of the cluster's
+	// credentials (Config.Secret).
+	ErrUnknownNode = errors.New("cluster: unknown node")
+
 	// ErrLocalID reports a local DeviceID passed where a remote one is
 	// expected: a device of this process is linked through its own Line.
 	ErrLocalID = errors.New("cluster: ID of a device of this process")

@@ -20,7 +20,8 @@ func Example() {
 		return
 	}
 	defer db.Close()
-	api, err := cluster.Start(cluster.Config{Name: "api", URL: db.ClientURL()})
+	// "db" generated the cluster's secret; "api" joins with it.
+	api, err := cluster.Start(cluster.Config{Name: "api", URL: db.ClientURL(), Secret: db.Secret()})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -17,11 +17,19 @@ const reasonNoDevice = "no such device"
 // sessions, and on their end. The transport calls it from one goroutine.
 type handler Node
 
-// Receive acts on one frame of a live session.
+// Receive acts on one frame of a live session, unless it is forged (see
+// forgery).
 func (h *handler) Receive(f *wire.Frame) {
 	n := (*Node)(h)
 	if <-n.started; n.tr == nil {
 		return // Start failed
+	}
+	if f.Epoch != 0 { // in a session, not a session-less Lookup
+		n.heardFrom(f.From)
+	}
+	if why := forgery(f); why != "" {
+		n.dropForged(f, why)
+		return
 	}
 	switch f.Kind {
 	case wire.KindWatch:
@@ -47,16 +55,49 @@ func (h *handler) Receive(f *wire.Frame) {
 	case wire.KindLookup:
 		n.onLookup(f)
 	case wire.KindLookupReply:
-		n.mu.Lock()
-		c, ok := n.lookups[f.Ref]
-		delete(n.lookups, f.Ref)
-		n.mu.Unlock()
-		if ok {
-			c <- lookupReply{dev: f.Source}
-		}
-		// A lookup sent again may be answered twice: the second answer
-		// finds no one waiting.
+		n.onLookupReply(f)
 	}
+}
+
+// onLookupReply hands an answer to the lookup waiting for it, if it comes
+// from the node asked.
+func (n *Node) onLookupReply(f *wire.Frame) {
+	n.mu.Lock()
+	l, ok := n.lookups[f.Ref]
+	if ok && !answers(l.node, f.From) {
+		n.mu.Unlock()
+		n.dropForged(f, "answer to a lookup sent to another node")
+		return
+	}
+	delete(n.lookups, f.Ref)
+	n.mu.Unlock()
+	if ok {
+		l.c <- lookupReply{dev: f.Source}
+	}
+	// A lookup sent again may be answered twice: the second answer finds
+	// no one waiting.
+}
+
+// heardFrom records that node has sent a frame in a session, which is live
+// until Down. It runs on the handler's goroutine, and takes the lock only
+// for a new session.
+func (n *Node) heardFrom(node wire.Node) {
+	if n.heard[node.Name] == node.Inc {
+		return
+	}
+	n.heard[node.Name] = node.Inc
+	n.mu.Lock()
+	n.live[node.Name] = node.Inc
+	n.mu.Unlock()
+}
+
+// inSession reports whether some incarnation of the node called name has
+// sent this node a frame in a session that is still live.
+func (n *Node) inSession(name string) bool {
+	n.mu.Lock()
+	_, ok := n.live[name]
+	n.mu.Unlock()
+	return ok
 }
 
 // Down ends what the node kept for a session: every proxy for a device of
@@ -80,7 +121,13 @@ func (h *handler) Down(node wire.Node, reason error) {
 	}
 	p := n.peers[node]
 	delete(n.peers, node)
+	if n.live[node.Name] == node.Inc {
+		delete(n.live, node.Name)
+	}
 	n.mu.Unlock()
+	if n.heard[node.Name] == node.Inc {
+		delete(n.heard, node.Name)
+	}
 	if p != nil {
 		_ = p.watch.Disconnect(nil)
 	}

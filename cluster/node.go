@@ -7,72 +7,14 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/transport"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
 	"github.com/backplane-go/backplane/internal/bridge"
 )
-
-// Config configures a Node. Only Name is required: by default a node embeds
-// a NATS server on 127.0.0.1 and talks through it, which is all a single
-// machine needs.
-type Config struct {
-	// Name is the node's name, unique in its cluster: letters, digits, '.',
-	// '_' and '-', at most 64 bytes. A node restarted under the same name is
-	// a new incarnation of it.
-	Name string
-
-	// Cluster prefixes every NATS subject the node uses, so that several
-	// clusters can share one NATS system. Default "backplane".
-	Cluster string
-
-	// URL connects the node to an external NATS server or cluster (for
-	// example "nats://10.0.0.5:4222"), instead of embedding a server.
-	URL string
-
-	// Listen is the embedded server's client address. Default
-	// "127.0.0.1:0" (a free port; see Node.ClientURL).
-	Listen string
-
-	// RouteListen is the embedded server's cluster (route) address, which
-	// other nodes' embedded servers join through Routes. Empty: the server
-	// accepts no routes.
-	RouteListen string
-
-	// Routes are the route URLs ("nats://host:port") of other nodes'
-	// embedded servers, to form one NATS cluster with them.
-	Routes []string
-
-	// ServerOptions, if set, may change the embedded server's options
-	// before it starts: authorization, TLS, limits.
-	ServerOptions func(*server.Options)
-
-	// NATSOptions are passed to the NATS client connection: credentials,
-	// TLS, names. The node disables the client's reconnect buffer whatever
-	// they say: a notification is either delivered in its session or the
-	// session ends.
-	NATSOptions []nats.Option
-
-	// Heartbeat is how often a node tells each peer it is alive. Default
-	// 100ms.
-	Heartbeat time.Duration
-
-	// Timeout is the detection time: a peer not heard from for this long is
-	// unreachable, and every edge to its devices fires with a Fault of kind
-	// FaultUnreachable. Default 1s.
-	Timeout time.Duration
-
-	// Logger, if set, is told when a session with a peer ends (at level
-	// Warn, with the reason and how many edges fired), and of the
-	// transport's details at level Debug: sessions opening, frames
-	// rejected or malformed, NATS connection events.
-	Logger *slog.Logger
-}
 
 // Node joins this process to a backplane cluster: it links the process's
 // devices with devices of other nodes, with the rules that hold inside one
@@ -94,8 +36,14 @@ type Node struct {
 	exports map[uint64]*export                       // local devices other nodes may name
 	names   map[string]backplane.Line                // Register
 	peers   map[wire.Node]*peer                      // per live session
-	lookups map[uint64]chan lookupReply
+	lookups map[uint64]*lookup
 	nextRef uint64
+	live    map[string]uint64 // peers with a live session: name -> incarnation
+
+	// heard is live as the handler knows it; only the handler's goroutine
+	// uses it, so that a frame costs no lock to keep live up to date.
+	heard  map[string]uint64
+	forged atomic.Uint64 // frames dropped by the handler: see forgery
 
 	heartbeat time.Duration
 	started   chan struct{} // closed once tr, self and id are set
@@ -117,6 +65,13 @@ type export struct {
 	names []string
 }
 
+// lookup is a pending Lookup or Ping: the node asked, and where its
+// answer goes.
+type lookup struct {
+	node wire.Node
+	c    chan lookupReply // buffered: one answer
+}
+
 type lookupReply struct {
 	dev wire.Device
 	err error
@@ -127,9 +82,7 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Name == "" {
 		return nil, fmt.Errorf("cluster: start: %w", errors.New("empty node name"))
 	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = 100 * time.Millisecond
-	}
+	cfg = cfg.withDefaults()
 	n := &Node{
 		exportsDev: backplane.New(bridge.Owned(), backplane.WithName("cluster exports")),
 		heartbeat:  cfg.Heartbeat,
@@ -139,21 +92,11 @@ func Start(cfg Config) (*Node, error) {
 		exports:    make(map[uint64]*export),
 		names:      make(map[string]backplane.Line),
 		peers:      make(map[wire.Node]*peer),
-		lookups:    make(map[uint64]chan lookupReply),
+		lookups:    make(map[uint64]*lookup),
+		live:       make(map[string]uint64),
+		heard:      make(map[string]uint64),
 	}
-	tr, err := transport.Start(transport.Config{
-		Name:          cfg.Name,
-		Cluster:       cfg.Cluster,
-		URL:           cfg.URL,
-		Listen:        cfg.Listen,
-		RouteListen:   cfg.RouteListen,
-		Routes:        cfg.Routes,
-		ServerOptions: cfg.ServerOptions,
-		NATSOptions:   cfg.NATSOptions,
-		Heartbeat:     cfg.Heartbeat,
-		Timeout:       cfg.Timeout,
-		Logf:          debugf(cfg.Logger),
-	}, (*handler)(n))
+	tr, err := transport.Start(cfg.transport(), (*handler)(n))
 	if err != nil {
 		close(n.started)
 		_ = n.exportsDev.Disconnect(nil)
@@ -183,6 +126,13 @@ func debugf(l *slog.Logger) func(string, ...any) {
 // ID returns the node's name and incarnation.
 func (n *Node) ID() backplane.NodeID { return n.id }
 
+// Secret returns the cluster's shared secret: Config.Secret, or the one
+// the node generated. Hand it to the nodes that join this one (as their
+// Config.Secret), through the environment or a file only they can read,
+// never on a command line. It is "" for a node configured with Users or
+// Insecure.
+func (n *Node) Secret() string { return n.tr.Secret() }
+
 // ClientURL returns the embedded NATS server's client URL, for other nodes
 // or tools to connect to; "" when the node uses an external server.
 func (n *Node) ClientURL() string { return n.tr.ClientURL() }
@@ -208,8 +158,8 @@ func (n *Node) Close() error {
 	n.proxies = make(map[backplane.DeviceID]*backplane.Device)
 	peers := n.peers
 	n.peers = make(map[wire.Node]*peer)
-	for ref, c := range n.lookups {
-		c <- lookupReply{err: ErrClosed}
+	for ref, l := range n.lookups {
+		l.c <- lookupReply{err: ErrClosed}
 		delete(n.lookups, ref)
 	}
 	n.mu.Unlock()
@@ -393,8 +343,13 @@ func (n *Node) Unregister(name string) {
 // Lookup asks the node called node for the device registered there under
 // name, and returns a Line to it. It fails with ErrNotFound if the name is
 // not registered, and with ctx's cause if ctx ends first: give it a
-// deadline, since a node that does not exist never answers. A lookup of
-// this node's own name answers from its own registry.
+// deadline, since a node that does not exist never answers. If by then
+// no node of that name is known here (none has sent this node anything in
+// a session still live), the error also wraps ErrUnknownNode: the name
+// may be wrong, or the node down, in another cluster, or refused for its
+// credentials. A lookup of this node's own
+// name answers from its own registry. Lookup blocks until the answer, or
+// until ctx ends; it asks again every Config.Heartbeat meanwhile.
 func (n *Node) Lookup(ctx context.Context, node, name string) (backplane.Line, error) {
 	if name == "" || len(name) > wire.MaxNameLen || name[0] == 0 {
 		return backplane.Line{}, fmt.Errorf("cluster: lookup %q on %s: %w", name, node, ErrNotFound)
@@ -410,6 +365,8 @@ func (n *Node) Lookup(ctx context.Context, node, name string) (backplane.Line, e
 	}
 	r, err := n.ask(ctx, wire.Node{Name: node}, name)
 	switch {
+	case err != nil && ctx.Err() != nil && !n.inSession(node):
+		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w (never heard from): %w", name, node, ErrUnknownNode, err)
 	case err != nil:
 		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, err)
 	case r.IsZero():
@@ -452,7 +409,7 @@ func (n *Node) ask(ctx context.Context, node wire.Node, name string) (wire.Devic
 	}
 	n.nextRef++
 	ref := n.nextRef
-	n.lookups[ref] = c
+	n.lookups[ref] = &lookup{node: node, c: c}
 	n.mu.Unlock()
 	defer func() {
 		n.mu.Lock()
@@ -476,36 +433,5 @@ func (n *Node) ask(ctx context.Context, node wire.Node, name string) (wire.Devic
 			return wire.Device{}, context.Cause(ctx)
 		case <-retry:
 		}
-	}
-}
-
-// Stats are a node's counters, for monitoring.
-type Stats struct {
-	FramesSent     uint64 // frames published, heartbeats included
-	FramesReceived uint64 // frames accepted in sequence
-	Malformed      uint64 // messages that could not be decoded, or too large
-	Rejected       uint64 // frames dropped: stale sessions, dead incarnations, duplicates
-	SessionsUp     uint64 // sessions started
-	SessionsDown   uint64 // sessions ended
-	Proxies        int    // remote devices with a local proxy now
-	Exported       int    // local devices other nodes may name now
-	Peers          int    // peers watching local devices now
-}
-
-// Stats returns the node's counters.
-func (n *Node) Stats() Stats {
-	ts := n.tr.Stats()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return Stats{
-		FramesSent:     ts.FramesSent,
-		FramesReceived: ts.FramesReceived,
-		Malformed:      ts.Malformed,
-		Rejected:       ts.Rejected,
-		SessionsUp:     ts.SessionsUp,
-		SessionsDown:   ts.SessionsDown,
-		Proxies:        len(n.proxies),
-		Exported:       len(n.exports),
-		Peers:          len(n.peers),
 	}
 }

@@ -20,7 +20,7 @@ func TestRoutes(t *testing.T) {
 	if a.RouteURL() == "" {
 		t.Fatal("no route URL")
 	}
-	b := start(t, cluster.Config{Name: "b", Routes: []string{a.RouteURL()}})
+	b := start(t, cluster.Config{Name: "b", Routes: []string{a.RouteURL()}, Secret: a.Secret()})
 	dev := backplane.New()
 	if err := b.Register("dev", dev); err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestUnknownRemoteDevice(t *testing.T) {
 // old one fire Unreachable, and the name finds the new one.
 func TestNodeRestart(t *testing.T) {
 	a := start(t, cluster.Config{Name: "a"})
-	b1 := start(t, cluster.Config{Name: "b", URL: a.ClientURL()})
+	b1 := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
 	d1 := backplane.New()
 	defer d1.Drop()
 	l1 := remote(t, b1, a, "svc", d1)
@@ -140,7 +140,7 @@ func TestNodeRestart(t *testing.T) {
 	if m := receive(t, w); m.From() != l1.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
 		t.Fatalf("got %v", m)
 	}
-	b2 := start(t, cluster.Config{Name: "b", URL: a.ClientURL()})
+	b2 := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
 	d2 := backplane.New()
 	defer d2.Drop()
 	l2 := remote(t, b2, a, "svc", d2)
@@ -156,8 +156,8 @@ func TestNodeRestart(t *testing.T) {
 // node makes the edge.
 func TestLinkBetweenTwoRemoteDevices(t *testing.T) {
 	a := start(t, cluster.Config{Name: "a"})
-	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL()})
-	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL()})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL(), Secret: a.Secret()})
 	watcher := backplane.New()
 	watched := backplane.New()
 	lw := remote(t, b, a, "w", watcher)
@@ -170,6 +170,51 @@ func TestLinkBetweenTwoRemoteDevices(t *testing.T) {
 	settle(t, b, c) // b's proxy for c's device is watched on c
 	_ = watched.Disconnect(errors.New("on c"))
 	wantCascade(t, res, bridge.RemoteID(c.ID(), watched.ID().Seq()))
+	noneForged(t, a, b, c)
+}
+
+// noneForged checks that honest nodes took no frame of each other for a
+// forgery.
+func noneForged(t *testing.T, nodes ...*cluster.Node) {
+	t.Helper()
+	for _, n := range nodes {
+		if f := n.Stats().Forged; f != 0 {
+			t.Errorf("%v: %d frames taken for forgeries", n.ID(), f)
+		}
+	}
+}
+
+// A node speaks only for its own devices: a shutdown asked of a device of
+// b on behalf of a device of c reaches b as a request from no device,
+// and a kill on behalf of a's own device names it.
+func TestShutdownOnBehalfOfAnotherNode(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL(), Secret: a.Secret()})
+	cdev := backplane.New()
+	defer cdev.Drop()
+	onC := remote(t, c, a, "c-dev", cdev)
+	for _, tc := range []struct {
+		name string
+		from backplane.DeviceID
+		want backplane.DeviceID
+	}{
+		{"of c", onC.ID(), backplane.DeviceID{}},
+		{"of a", cdev.ID(), bridge.RemoteID(a.ID(), cdev.ID().Seq())}, // a local ID: a's own
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev := backplane.New()
+			l := remote(t, b, a, "svc-"+tc.name, dev)
+			res := manage(dev)
+			if err := l.Shutdown(tc.from); err != nil {
+				t.Fatal(err)
+			}
+			if c := crashOf(t, res); c.Kind != backplane.CrashPowerOff || c.Device != tc.want {
+				t.Fatalf("crash %v by %v, want a shutdown by %v", c, c.Device, tc.want)
+			}
+		})
+	}
+	noneForged(t, a, b, c)
 }
 
 // An unlink made here reaches the watcher's node before the watched
@@ -276,7 +321,7 @@ func TestLogger(t *testing.T) {
 	var buf syncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a := start(t, cluster.Config{Name: "a", Logger: logger})
-	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL()})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
 	d := backplane.New()
 	defer d.Drop()
 	l := remote(t, b, a, "d", d)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
+	"github.com/backplane-go/backplane/cluster/internal/wire"
 	"github.com/backplane-go/backplane/internal/bridge"
 )
 
@@ -52,7 +53,7 @@ func start(t *testing.T, cfg cluster.Config) *cluster.Node {
 // pair starts two nodes: a embeds the NATS server, b connects to it.
 func pair(t *testing.T) (a, b *cluster.Node) {
 	a = start(t, cluster.Config{Name: "a"})
-	b = start(t, cluster.Config{Name: "b", URL: a.ClientURL()})
+	b = start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
 	return a, b
 }
 
@@ -303,7 +304,30 @@ func TestLookupErrors(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := a.Lookup(ctx, "no-such-node", "x"); !errors.Is(err, context.DeadlineExceeded) {
+	_, err := a.Lookup(ctx, "no-such-node", "x")
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, cluster.ErrUnknownNode) {
 		t.Errorf("unknown node: %v", err)
+	}
+}
+
+// A node that is known but does not answer in time is not reported as
+// unknown: the lookup fails with the context's cause alone.
+func TestLookupKnownNodeSilent(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	mute := attack(t, a.ClientURL(), a.Secret(), "mute", a)
+	mute.sync() // a has heard from mute in a live session
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Lookup(ctx, "mute", "x")
+		done <- err
+	}()
+	for f := mute.next(); f.Kind != wire.KindLookup; f = mute.next() {
+	}
+	cancel()
+	err := <-done
+	if !errors.Is(err, context.Canceled) || errors.Is(err, cluster.ErrUnknownNode) {
+		t.Errorf("lookup of a silent node: %v", err)
 	}
 }

@@ -30,6 +30,9 @@ import (
 const (
 	envNode = "BACKPLANE_CLUSTER_NODE" // the child node's name
 	envURL  = "BACKPLANE_CLUSTER_URL"  // the NATS URL it connects to
+	// envSecret is the cluster's secret, in the environment: a command
+	// line can be read by every user of the machine.
+	envSecret = "BACKPLANE_CLUSTER_SECRET"
 )
 
 // procTimeout is the detection time of the nodes in these tests.
@@ -66,6 +69,7 @@ func nodeMain() {
 		Name:      os.Getenv(envNode),
 		URL:       url,
 		Routes:    routes,
+		Secret:    os.Getenv(envSecret),
 		Heartbeat: procTimeout / 10,
 		Timeout:   procTimeout,
 	})
@@ -238,7 +242,7 @@ func nodeMain() {
 					_ = dev.Disconnect(nil)
 				}()
 			case "echo":
-				nc, err := nats.Connect(os.Getenv(envURL))
+				nc, err := dial(os.Getenv(envURL), os.Getenv(envSecret))
 				if err != nil {
 					return err
 				}
@@ -300,12 +304,12 @@ type child struct {
 }
 
 // startNode starts this test binary as the node process called name,
-// connected to url (see nodeMain), with pipes to its standard input and
+// connected to url with the cluster's secret (see nodeMain), with pipes to its standard input and
 // output.
-func startNode(tb testing.TB, name, url string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+func startNode(tb testing.TB, name, url, secret string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url)
+	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url, envSecret+"="+secret)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -336,10 +340,10 @@ func stopNode(cmd *exec.Cmd, stdin io.Closer) {
 	}
 }
 
-// spawn starts a node process called name, connected to url.
-func spawn(t *testing.T, name, url string) *child {
+// spawn starts a node process called name, connected to url with secret.
+func spawn(t *testing.T, name, url, secret string) *child {
 	t.Helper()
-	cmd, stdin, stdout := startNode(t, name, url)
+	cmd, stdin, stdout := startNode(t, name, url, secret)
 	c := &child{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 1024), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -449,7 +453,7 @@ func ping(t *testing.T, n *cluster.Node, l backplane.Line) {
 // Links between processes in every mode, with the ways a device ends.
 func TestProcessLinkModes(t *testing.T) {
 	p := procNode(t)
-	c := spawn(t, "c1", p.ClientURL())
+	c := spawn(t, "c1", p.ClientURL(), p.Secret())
 
 	// Monitor, error: a watcher here sees the remote task's error.
 	c.do("dev e")
@@ -532,7 +536,7 @@ func TestProcessLinkModes(t *testing.T) {
 // FaultUnreachable, within the detection time.
 func TestProcessKill(t *testing.T) {
 	p := procNode(t)
-	c := spawn(t, "c1", p.ClientURL())
+	c := spawn(t, "c1", p.ClientURL(), p.Secret())
 	c.do("dev x")
 	c.do("dev y")
 	ls := []backplane.Line{lookup(t, p, "c1", "x"), lookup(t, p, "c1", "y")}
@@ -554,7 +558,7 @@ func TestProcessKill(t *testing.T) {
 // their watchers once; afterwards the nodes talk again in a new session.
 func TestProcessHang(t *testing.T) {
 	p := procNode(t)
-	c := spawn(t, "c1", p.ClientURL())
+	c := spawn(t, "c1", p.ClientURL(), p.Secret())
 	c.do("dev x")
 	lx := lookup(t, p, "c1", "x")
 	w := backplane.New()
@@ -605,8 +609,8 @@ func TestProcessHang(t *testing.T) {
 // A cascade that crosses three nodes keeps its root.
 func TestProcessCascadeThreeNodes(t *testing.T) {
 	p := procNode(t)
-	c1 := spawn(t, "c1", p.ClientURL())
-	c2 := spawn(t, "c2", p.ClientURL())
+	c1 := spawn(t, "c1", p.ClientURL(), p.Secret())
+	c2 := spawn(t, "c2", p.ClientURL(), p.Secret())
 	c1.do("dev x")
 	c2.do("dep t2 c1 x")
 	c2.do("ping c1")
@@ -682,7 +686,7 @@ func TestProcessPartition(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			p := procNode(t)
 			fw := forwarder(t, p.ClientURL())
-			c := spawn(t, "c1", fw.URL())
+			c := spawn(t, "c1", fw.URL(), p.Secret())
 			w, lx := partitioned(t, p, c, fw, mode)
 			fw.Pass()
 
@@ -711,7 +715,7 @@ func TestProcessRoutePartition(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			p := start(t, cluster.Config{Name: "p", RouteListen: "127.0.0.1:0", Heartbeat: procTimeout / 10, Timeout: procTimeout})
 			fw := forwarder(t, p.RouteURL())
-			c := spawn(t, "c1", "route:"+fw.URL())
+			c := spawn(t, "c1", "route:"+fw.URL(), p.Secret())
 			w, _ := partitioned(t, p, c, fw, mode)
 			if m, ok := w.TryReceive(); ok {
 				t.Errorf("told again: %v", m)

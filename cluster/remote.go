@@ -39,16 +39,17 @@ func (r *remote) Unwatch(to backplane.DeviceID, target backplane.Line) error {
 	return n.send(&wire.Frame{Kind: wire.KindUnlink, To: wireNode(to.Node()), Target: to.Seq(), Source: n.wireID(target.ID())})
 }
 
-// Shutdown carries a shutdown request to the remote device.
+// Shutdown carries a shutdown request to the remote device. A node speaks
+// only for its own devices: a from of another node is sent as no device.
 func (r *remote) Shutdown(to, from backplane.DeviceID) error {
 	n := (*Node)(r)
-	return n.send(&wire.Frame{Kind: wire.KindShutdown, To: wireNode(to.Node()), Target: to.Seq(), Source: n.wireID(from)})
+	return n.send(&wire.Frame{Kind: wire.KindShutdown, To: wireNode(to.Node()), Target: to.Seq(), Source: n.ownWireID(from)})
 }
 
-// Kill carries a kill to the remote device.
+// Kill carries a kill to the remote device; from as for Shutdown.
 func (r *remote) Kill(to, from backplane.DeviceID, reason error) error {
 	n := (*Node)(r)
-	f := &wire.Frame{Kind: wire.KindKill, To: wireNode(to.Node()), Target: to.Seq(), Source: n.wireID(from)}
+	f := &wire.Frame{Kind: wire.KindKill, To: wireNode(to.Node()), Target: to.Seq(), Source: n.ownWireID(from)}
 	if reason != nil {
 		f.Reason = clip(reason.Error(), wire.MaxTextLen)
 	}

@@ -1,0 +1,163 @@
+package cluster
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/backplane-go/backplane/cluster/internal/transport"
+)
+
+// Config configures a Node. Only Name is required: by default a node embeds
+// a NATS server on 127.0.0.1, generates the cluster's secret and admits
+// only clients that present it, which is all a single machine needs. Nodes
+// that join it (through URL or Routes) are given its secret (Node.Secret).
+//
+// The defaults are listed on each field, and applied in one place: a
+// zero field means its default, nothing else.
+type Config struct {
+	// Name is the node's name, unique in its cluster: letters, digits, '.',
+	// '_' and '-', at most 64 bytes. A node restarted under the same name is
+	// a new incarnation of it. Required.
+	Name string
+
+	// Cluster prefixes every NATS subject the node uses, so that several
+	// clusters can share one NATS system; it is also the embedded server's
+	// route cluster name. Default "backplane".
+	Cluster string
+
+	// URL connects the node to an external NATS server or cluster (for
+	// example "nats://10.0.0.5:4222"; several URLs separated by commas),
+	// instead of embedding a server. It needs credentials (Secret, Users,
+	// or NATSOptions that carry them), or Insecure. Default: embed a server.
+	URL string
+
+	// Listen is the embedded server's client address. Default
+	// "127.0.0.1:0" (a free port; see Node.ClientURL).
+	Listen string
+
+	// RouteListen is the embedded server's cluster (route) address, which
+	// other nodes' embedded servers join through their Routes. Default: no
+	// route listener, unless Routes is set, in which case "127.0.0.1:0"
+	// (see Node.RouteURL).
+	RouteListen string
+
+	// Routes are the route URLs ("nats://host:port") of other nodes'
+	// embedded servers, to form one NATS cluster with them. Every node
+	// joined this way must hold the same Secret (or Users).
+	Routes []string
+
+	// Secret is the cluster's shared secret, as Erlang's cookie: the
+	// embedded server admits only clients and routes that present it, and
+	// the node presents it when it connects. Every node that holds it is
+	// fully trusted (see SECURITY.md). Default: a node with an embedded
+	// server generates a random one (256 bits), which Node.Secret returns
+	// for the nodes that join it; a node that joins through URL or Routes
+	// must be given the secret of the cluster it joins. Keep it out of
+	// command lines and logs: hand it over through the environment, a file
+	// only the service's user can read, or a secret store.
+	Secret string
+
+	// Users, if set, gives each node credentials of its own instead of the
+	// shared Secret: node name -> password. A node connects as its Name
+	// with its password, and NATS permissions let it publish frames only
+	// under its own name, so that a member cannot impersonate another node
+	// even though it holds valid credentials. A node with an embedded
+	// server admits the nodes listed; a node that joins through URL needs
+	// at least its own entry. Default: nil, the shared Secret.
+	Users map[string]string
+
+	// Insecure runs the node without credentials: its embedded server
+	// admits any client that can reach it, and it connects to URL with
+	// none. It is required to connect to an external URL without
+	// credentials. The node logs a warning when it is used. Default false.
+	Insecure bool
+
+	// TLS, if set, is the TLS configuration of the embedded server's client
+	// and route listeners, and of the node's connection to NATS: give it
+	// certificates when nodes talk across machines. Default nil: no TLS,
+	// and frames travel in clear (fine on loopback).
+	TLS *tls.Config
+
+	// ServerOptions, if set, may change the embedded server's options
+	// after the node has set its own (listeners, authorization, TLS), just
+	// before it starts: limits, monitoring, other authentication.
+	ServerOptions func(*server.Options)
+
+	// NATSOptions are passed to the NATS client connection: credentials
+	// (for an external NATS), TLS, names. The node disables the client's
+	// reconnect buffer whatever they say: a notification is either
+	// delivered in its session or the session ends.
+	NATSOptions []nats.Option
+
+	// Heartbeat is how often a node tells each peer it is alive. Default
+	// 100ms.
+	Heartbeat time.Duration
+
+	// Timeout is the detection time: a peer not heard from for this long is
+	// unreachable, and every edge to its devices fires with a Fault of kind
+	// FaultUnreachable. It must exceed Heartbeat. Default 1s.
+	Timeout time.Duration
+
+	// Logger, if set, is told when a session with a peer ends (at level
+	// Warn, with the reason and how many edges fired), and at level Debug
+	// of the details: sessions opening, frames rejected, malformed or
+	// forged (see Stats), NATS connection events. Default nil: no logging.
+	Logger *slog.Logger
+}
+
+// Defaults of Config, as documented on its fields. They are the
+// transport's own, declared once.
+const (
+	defaultCluster     = transport.DefaultCluster
+	defaultListen      = transport.DefaultListen
+	defaultRouteListen = "127.0.0.1:0"
+	defaultHeartbeat   = transport.DefaultHeartbeat
+	defaultTimeout     = transport.DefaultTimeout
+)
+
+// withDefaults returns c with every zero field that has a default set to
+// it. It is the one place where defaults are applied; the secret is
+// generated by the transport, which knows whether it embeds a server.
+func (c Config) withDefaults() Config {
+	if c.Cluster == "" {
+		c.Cluster = defaultCluster
+	}
+	if c.Listen == "" {
+		c.Listen = defaultListen
+	}
+	if c.RouteListen == "" && len(c.Routes) > 0 && c.URL == "" {
+		c.RouteListen = defaultRouteListen
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = defaultHeartbeat
+	}
+	if c.Timeout == 0 {
+		c.Timeout = defaultTimeout
+	}
+	return c
+}
+
+// transport returns the transport's configuration for c, defaults applied.
+func (c Config) transport() transport.Config {
+	return transport.Config{
+		Name:          c.Name,
+		Cluster:       c.Cluster,
+		URL:           c.URL,
+		Listen:        c.Listen,
+		RouteListen:   c.RouteListen,
+		Routes:        c.Routes,
+		Secret:        c.Secret,
+		Users:         c.Users,
+		Insecure:      c.Insecure,
+		TLS:           c.TLS,
+		ServerOptions: c.ServerOptions,
+		NATSOptions:   c.NATSOptions,
+		Heartbeat:     c.Heartbeat,
+		Timeout:       c.Timeout,
+		Logf:          debugf(c.Logger),
+	}
+}
