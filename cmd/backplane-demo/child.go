@@ -24,12 +24,17 @@ const (
 	envURL     = "BACKPLANE_DEMO_NATS"    // the NATS URL of the parent's node
 	envBackend = "BACKPLANE_DEMO_BACKEND" // the name its backend is registered under
 	envFail    = "BACKPLANE_DEMO_FAIL"    // mean time between two backend failures
+	// envSecret is the cluster's secret. It travels in the environment,
+	// which only the user who runs the demo can read (/proc/PID/environ),
+	// never on the command line, which every local user can.
+	envSecret = "BACKPLANE_DEMO_SECRET"
 )
 
 // childConfig is what a child process is told by its environment.
 type childConfig struct {
 	node    string        // its node name
 	url     string        // NATS URL to connect to
+	secret  string        // the cluster's secret
 	backend string        // name of its backend device
 	fail    time.Duration // mean time between two failures of the backend
 }
@@ -44,6 +49,7 @@ func childEnv(c childConfig) []string {
 		envURL+"="+c.url,
 		envBackend+"="+c.backend,
 		envFail+"="+c.fail.String(),
+		envSecret+"="+c.secret,
 	)
 }
 
@@ -54,7 +60,8 @@ func childEnv(c childConfig) []string {
 // for its parent to stop it, after the parent's frontends. It returns the
 // process's exit code, and prints nothing but errors.
 func childMain() int {
-	c := childConfig{node: os.Getenv(envNode), url: os.Getenv(envURL), backend: os.Getenv(envBackend)}
+	c := childConfig{node: os.Getenv(envNode), url: os.Getenv(envURL), backend: os.Getenv(envBackend), secret: os.Getenv(envSecret)}
+	_ = os.Unsetenv(envSecret) // not for whatever this process may start
 	fail, err := time.ParseDuration(os.Getenv(envFail))
 	if err != nil || fail <= 0 || c.url == "" || c.backend == "" {
 		fmt.Fprintf(os.Stderr, "backplane-demo: %s: bad environment: %s=%q %s=%q %s=%q\n", c.node,
@@ -84,7 +91,7 @@ func childMain() int {
 // cluster and serves a supervisor whose one worker, the backend, is
 // registered on the node under its name and fails now and then.
 func runChild(ctx context.Context, c childConfig) error {
-	node, err := cluster.Start(cluster.Config{Name: c.node, URL: c.url})
+	node, err := cluster.Start(cluster.Config{Name: c.node, URL: c.url, Secret: c.secret})
 	if err != nil {
 		return err
 	}

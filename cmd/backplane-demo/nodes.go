@@ -113,7 +113,7 @@ func runNodes(ctx context.Context, o options, out io.Writer, serve serveFunc) er
 	defer stopProcs()
 	procs := make([]*proc, len(links))
 	for i, l := range links {
-		procs[i] = newProc(childConfig{node: l.node, url: node.ClientURL(), backend: l.backend, fail: 5 * o.interval}, exe, con, o.restartAfter)
+		procs[i] = newProc(childConfig{node: l.node, url: node.ClientURL(), secret: node.Secret(), backend: l.backend, fail: 5 * o.interval}, exe, con, o.restartAfter)
 		procsWG.Go(func() {
 			if err := procs[i].run(procCtx); err != nil {
 				con.printf("%s: cannot start: %v", l.node, err)

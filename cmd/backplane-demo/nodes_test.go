@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,5 +210,24 @@ func TestTopology(t *testing.T) {
 	}
 	if ls := topology(1); len(ls) != 0 {
 		t.Errorf("topology(1): %v", ls)
+	}
+}
+
+// A child is handed the cluster's secret in its environment, never on its
+// command line, which every user of the machine can read.
+func TestChildSecret(t *testing.T) {
+	c := childConfig{node: "demo-2", url: "nats://127.0.0.1:1", secret: "s3cret", backend: "store", fail: time.Second}
+	p := newProc(c, "/bin/true", &console{out: newLines()}, 0)
+	cmd, stdin, done, err := p.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = stdin.Close()
+	<-done
+	if !slices.Contains(cmd.Env, envSecret+"=s3cret") {
+		t.Errorf("environment %q lacks the secret", cmd.Env)
+	}
+	if strings.Contains(strings.Join(cmd.Args, " "), "s3cret") {
+		t.Errorf("the secret is on the command line: %q", cmd.Args)
 	}
 }
