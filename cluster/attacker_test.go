@@ -19,11 +19,19 @@ import (
 // clusterName is the Cluster of the nodes the tests start.
 const clusterName = "backplane"
 
-// subjectTo is the NATS subject on which node to receives the frames of
-// node from; inboxOf is where from's own frames arrive. The subject layout
-// is the transport's: it is computed here only.
-func subjectTo(to, from string) string { return clusterName + ".node." + to }
-func inboxOf(self string) string       { return clusterName + ".node." + self }
+// subjectsTo are the NATS subjects on which node to may receive the
+// frames of node from; inboxesOf are those on which self's frames may
+// arrive. The subject layout is the transport's, and is computed here
+// only. It went from "<cluster>.node.<to>" to "<cluster>.node.<to>.<from>"
+// (names without '.'); the attacker speaks both, and a node listens on
+// one only, so each frame arrives once.
+func subjectsTo(to, from string) []string {
+	return []string{clusterName + ".node." + to, clusterName + ".node." + to + "." + from}
+}
+
+func inboxesOf(self string) []string {
+	return []string{clusterName + ".node." + self, clusterName + ".node." + self + ".*"}
+}
 
 // credentials are the NATS client options that present the cluster's
 // secret, as a member does; nil for a stranger.
@@ -70,8 +78,10 @@ func attack(t *testing.T, url, secret, name string, node *cluster.Node) *attacke
 		in:    make(chan *nats.Msg, 1024),
 		epoch: rand.Uint64() | 1,
 	}
-	if _, err := nc.ChanSubscribe(inboxOf(name), a.in); err != nil {
-		t.Fatal(err)
+	for _, sub := range inboxesOf(name) {
+		if _, err := nc.ChanSubscribe(sub, a.in); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
@@ -89,8 +99,10 @@ func (a *attacker) send(f *wire.Frame) {
 	if err != nil {
 		a.t.Fatalf("attacker: encode %v: %v", f.Kind, err)
 	}
-	if err := a.nc.Publish(subjectTo(a.to.Name, a.self.Name), b); err != nil {
-		a.t.Fatalf("attacker: publish: %v", err)
+	for _, sub := range subjectsTo(a.to.Name, a.self.Name) {
+		if err := a.nc.Publish(sub, b); err != nil {
+			a.t.Fatalf("attacker: publish: %v", err)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -51,46 +53,64 @@ type Config struct {
 	Routes []string
 
 	// Secret is the cluster's shared secret, as Erlang's cookie: the
-	// embedded server admits only clients and routes that present it, and
-	// the node presents it when it connects. Every node that holds it is
-	// fully trusted (see SECURITY.md). Default: a node with an embedded
-	// server generates a random one (256 bits), which Node.Secret returns
-	// for the nodes that join it; a node that joins through URL or Routes
-	// must be given the secret of the cluster it joins. Keep it out of
-	// command lines and logs: hand it over through the environment, a file
-	// only the service's user can read, or a secret store.
+	// embedded server requires it from every client (as a NATS token) and
+	// every route, and the node presents it when it connects. Every node
+	// that holds it is fully trusted (see SECURITY.md). Default: a node
+	// with an embedded server, unless Insecure, generates a random one (32
+	// bytes), which Node.Secret returns for the nodes that join it; a node
+	// that joins through URL or Routes must be given the secret of the
+	// cluster it joins. Keep it out of command lines and logs: hand it
+	// over through the environment, a file only the service's user can
+	// read, or a secret store.
 	Secret string
 
-	// Users, if set, gives each node credentials of its own instead of the
-	// shared Secret: node name -> password. A node connects as its Name
-	// with its password, and NATS permissions let it publish frames only
-	// under its own name, so that a member cannot impersonate another node
-	// even though it holds valid credentials. A node with an embedded
-	// server admits the nodes listed; a node that joins through URL needs
-	// at least its own entry. Default: nil, the shared Secret.
+	// Users, if set, turns on per-node credentials on the embedded server:
+	// node name -> its password, or better a bcrypt hash of it ("$2a$...").
+	// The server then admits a client only as one of these users, and NATS
+	// permissions let user N publish only frames from N and subscribe only
+	// to frames to N, so that a member cannot impersonate another node even
+	// though it holds valid credentials. The Secret then authenticates
+	// routes only. Every node's embedded server must have the same Users,
+	// with an entry for itself. Default nil: the shared Secret alone.
 	Users map[string]string
 
-	// Insecure runs the node without credentials: its embedded server
-	// admits any client that can reach it, and it connects to URL with
-	// none. It is required to connect to an external URL without
-	// credentials. The node logs a warning when it is used. Default false.
+	// Password is this node's own password, presented as user Name, under
+	// per-node credentials: Users on the embedded servers, or users of an
+	// external NATS server (URL). Default: the node's entry in Users, if it
+	// is a password rather than a hash.
+	Password string
+
+	// Insecure allows running without credentials: an embedded server that
+	// admits every client and route (no Secret is generated), or a server
+	// at URL reached with none. Without it, connecting to URL without
+	// credentials (Secret, Password, or credentials in the URL or in
+	// NATSOptions) fails with ErrInsecure. A warning is logged when it is
+	// used, to Logger or else to slog.Default(). Default false.
 	Insecure bool
 
-	// TLS, if set, is the TLS configuration of the embedded server's client
-	// and route listeners, and of the node's connection to NATS: give it
-	// certificates when nodes talk across machines. Default nil: no TLS,
-	// and frames travel in clear (fine on loopback).
+	// TLS, if set, secures the links between machines: the embedded
+	// server's client and route listeners require TLS with this
+	// configuration (its Certificates are the server's; set ClientCAs and
+	// ClientAuth to verify clients), routes are made with it, and the
+	// connection to a server at URL uses it (RootCAs to verify the
+	// server). Default nil: no TLS, and frames travel in clear (fine on
+	// loopback).
 	TLS *tls.Config
 
 	// ServerOptions, if set, may change the embedded server's options
 	// after the node has set its own (listeners, authorization, TLS), just
-	// before it starts: limits, monitoring, other authentication.
+	// before it starts: limits, monitoring. If it sets client
+	// authentication of its own (users, nkeys, operators, callouts), the
+	// node's token is withdrawn, and clients, this node included,
+	// authenticate as it says (give the node its credentials in
+	// NATSOptions).
 	ServerOptions func(*server.Options)
 
 	// NATSOptions are passed to the NATS client connection: credentials
-	// (for an external NATS), TLS, names. The node disables the client's
-	// reconnect buffer whatever they say: a notification is either
-	// delivered in its session or the session ends.
+	// (for an external NATS), TLS, names. Credentials given here replace
+	// the ones the node would present (Secret, Password). The node
+	// disables the client's reconnect buffer whatever they say: a
+	// notification is either delivered in its session or the session ends.
 	NATSOptions []nats.Option
 
 	// Heartbeat is how often a node tells each peer it is alive. Default
@@ -103,9 +123,11 @@ type Config struct {
 	Timeout time.Duration
 
 	// Logger, if set, is told when a session with a peer ends (at level
-	// Warn, with the reason and how many edges fired), and at level Debug
-	// of the details: sessions opening, frames rejected, malformed or
-	// forged (see Stats), NATS connection events. Default nil: no logging.
+	// Warn, with the reason and how many edges fired), when the node runs
+	// without credentials (Warn), and at level Debug of the details:
+	// sessions opening, frames rejected, malformed or forged (see Stats),
+	// NATS connection events. Default nil: no logging but the warning of
+	// running without credentials, which goes to slog.Default().
 	Logger *slog.Logger
 }
 
@@ -152,6 +174,7 @@ func (c Config) transport() transport.Config {
 		Routes:        c.Routes,
 		Secret:        c.Secret,
 		Users:         c.Users,
+		Password:      c.Password,
 		Insecure:      c.Insecure,
 		TLS:           c.TLS,
 		ServerOptions: c.ServerOptions,
@@ -159,5 +182,30 @@ func (c Config) transport() transport.Config {
 		Heartbeat:     c.Heartbeat,
 		Timeout:       c.Timeout,
 		Logf:          debugf(c.Logger),
+		Warnf:         warnf(c.Logger),
+	}
+}
+
+// debugf returns the transport's debug log function for l: nil for a nil
+// l.
+func debugf(l *slog.Logger) func(string, ...any) {
+	if l == nil {
+		return nil
+	}
+	return func(format string, args ...any) {
+		if l.Enabled(context.Background(), slog.LevelDebug) {
+			l.Debug("cluster: " + fmt.Sprintf(format, args...))
+		}
+	}
+}
+
+// warnf returns the transport's warning function for l, or for
+// slog.Default() if l is nil: a node running without credentials says so.
+func warnf(l *slog.Logger) func(string, ...any) {
+	return func(format string, args ...any) {
+		if l == nil {
+			l = slog.Default()
+		}
+		l.Warn("cluster: " + fmt.Sprintf(format, args...))
 	}
 }

@@ -29,6 +29,10 @@ var (
 	// credentials (Config.Secret).
 	ErrUnknownNode = errors.New("cluster: unknown node")
 
+	// ErrInsecure reports a Start that would connect to an external NATS
+	// (Config.URL) without credentials while Config.Insecure is false.
+	ErrInsecure = errors.New("cluster: no credentials")
+
 	// ErrLocalID reports a local DeviceID passed where a remote one is
 	// expected: a device of this process is linked through its own Line.
 	ErrLocalID = errors.New("cluster: ID of a device of this process")

@@ -100,6 +100,9 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		close(n.started)
 		_ = n.exportsDev.Disconnect(nil)
+		if errors.Is(err, transport.ErrInsecure) {
+			return nil, fmt.Errorf("cluster: start %q: %w: %w", cfg.Name, ErrInsecure, err)
+		}
 		return nil, fmt.Errorf("cluster: start %q: %w", cfg.Name, err)
 	}
 	n.tr = tr
@@ -111,26 +114,14 @@ func Start(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// debugf returns the transport's log function for l: nil for a nil l.
-func debugf(l *slog.Logger) func(string, ...any) {
-	if l == nil {
-		return nil
-	}
-	return func(format string, args ...any) {
-		if l.Enabled(context.Background(), slog.LevelDebug) {
-			l.Debug("cluster: " + fmt.Sprintf(format, args...))
-		}
-	}
-}
-
 // ID returns the node's name and incarnation.
 func (n *Node) ID() backplane.NodeID { return n.id }
 
 // Secret returns the cluster's shared secret: Config.Secret, or the one
 // the node generated. Hand it to the nodes that join this one (as their
 // Config.Secret), through the environment or a file only they can read,
-// never on a command line. It is "" for a node configured with Users or
-// Insecure.
+// never on a command line. It is "" if the node has none: Insecure, or
+// joined through URL with other credentials.
 func (n *Node) Secret() string { return n.tr.Secret() }
 
 // ClientURL returns the embedded NATS server's client URL, for other nodes

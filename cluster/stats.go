@@ -10,11 +10,22 @@ type Stats struct {
 	SessionsUp     uint64 // sessions started
 	SessionsDown   uint64 // sessions ended
 
-	// Forged counts frames of live sessions dropped because their sender
-	// spoke for a device of another node: a Down about another node's
-	// device, a Shutdown, Kill or Watch on behalf of one, a lookup answered
-	// by a node that was not asked. See SECURITY.md.
+	// Forged counts frames dropped because their sender spoke for another
+	// node: a From that is not the node that published the frame, a Down
+	// about another node's device, a Shutdown, Kill or Watch on behalf of
+	// one, a lookup answered by a node that was not asked. See SECURITY.md.
 	Forged uint64
+	// Unknown counts frames from a sender with no session that cannot open
+	// one (anything but a proper Hello): dropped unanswered, leaving no
+	// record.
+	Unknown uint64
+	// Dropped counts frames dropped under load: messages the NATS client
+	// discarded because the node did not keep up, and Hellos refused while
+	// too many sessions were half-open.
+	Dropped uint64
+	// Throttled counts frames outside any session (a session-less Lookup,
+	// an answer to a stale stream) dropped because their budget was spent.
+	Throttled uint64
 
 	Proxies  int // remote devices with a local proxy now
 	Exported int // local devices other nodes may name now
@@ -34,7 +45,10 @@ func (n *Node) Stats() Stats {
 		Rejected:       ts.Rejected,
 		SessionsUp:     ts.SessionsUp,
 		SessionsDown:   ts.SessionsDown,
-		Forged:         n.forged.Load(),
+		Forged:         ts.Forged + n.forged.Load(),
+		Unknown:        ts.Unknown,
+		Dropped:        ts.Dropped,
+		Throttled:      ts.Throttled,
 		Proxies:        len(n.proxies),
 		Exported:       len(n.exports),
 		Peers:          len(n.peers),
