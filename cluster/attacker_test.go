@@ -86,7 +86,11 @@ func attack(t *testing.T, url, secret, name string, node *cluster.Node) *attacke
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	// As a node does, send nothing more before the node has answered the
+	// Hello with its own.
 	a.send(&wire.Frame{Kind: wire.KindHello})
+	for a.next().Kind != wire.KindHello {
+	}
 	return a
 }
 
