@@ -3,6 +3,8 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -188,5 +190,18 @@ func TestAttackForgedLookupReply(t *testing.T) {
 	}
 	if got := forged(a); got != 1 {
 		t.Errorf("Forged = %d, want 1", got)
+	}
+}
+
+// A forged frame is logged at level Debug, with why it was dropped.
+func TestAttackLogged(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := start(t, cluster.Config{Name: "a", Logger: logger})
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	evil.send(&wire.Frame{Kind: wire.KindDown, Source: wire.Device{Node: wire.Node{Name: "b", Inc: 1}, Seq: 3}})
+	evil.sync()
+	if out := buf.String(); !strings.Contains(out, "forged frame dropped") || !strings.Contains(out, "down of a device of another node") {
+		t.Errorf("log:\n%s", out)
 	}
 }

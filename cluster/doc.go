@@ -1,11 +1,13 @@
 // Package cluster links devices across processes and machines, over NATS.
 //
 // A Node joins a process to a backplane cluster. By default it embeds a
-// NATS server bound to 127.0.0.1, which is all one machine needs; nodes
-// also join each other's embedded servers through NATS routes
+// NATS server bound to 127.0.0.1 that admits only clients presenting the
+// cluster's secret, which the node generates (Node.Secret): that is all one
+// machine needs. Nodes join it with the secret (Config.URL and
+// Config.Secret), join each other's embedded servers through NATS routes
 // (Config.RouteListen, Config.Routes), or connect to an external NATS
-// cluster (Config.URL), with NATS's own authentication and TLS options
-// passed through.
+// cluster with its own credentials; Config.TLS secures links between
+// machines.
 //
 // # Remote devices
 //
@@ -54,4 +56,21 @@
 // disconnects before the link is made on its node is reported with
 // ErrNoDevice rather than its own fault. Node.Ping waits until a node has
 // handled everything sent to it before.
+//
+// # Security
+//
+// Nobody outside the cluster gets in: a node admits only clients and
+// routes that present the cluster's secret (Config.Secret), or per-node
+// credentials (Config.Users, Config.Password); running without any takes
+// Config.Insecure, and logs a warning. Every member is trusted as Erlang
+// trusts a node that knows the cookie: it may look up, link to, shut down
+// and kill any device other nodes may name. But no node speaks for
+// another: a frame about a device is acted on only when it comes from that
+// device's node, in its session; a Down about another node's device, a
+// Shutdown, Kill or Watch in the name of one, or an answer to a lookup sent
+// to another node is dropped and counted (Stats.Forged). A shutdown or kill
+// asked here on behalf of a device of a third node therefore reaches its
+// target as a request from no device. SECURITY.md, at the root of the
+// repository, states the threat model, the rules per frame, how to deploy
+// across machines, and what is not protected.
 package cluster
