@@ -38,7 +38,7 @@ type Node struct {
 	peers   map[wire.Node]*peer                      // per live session
 	lookups map[uint64]*lookup
 	nextRef uint64
-	live    map[string]uint64 // peers with a live session: name -> incarnation
+	live    map[string]uint64 // peers heard from in a session still live: name -> incarnation
 
 	// heard is live as the handler knows it; only the handler's goroutine
 	// uses it, so that a frame costs no lock to keep live up to date.
@@ -77,7 +77,11 @@ type lookupReply struct {
 	err error
 }
 
-// Start starts a node and joins the cluster.
+// Start starts a node and joins the cluster, with Config's defaults for
+// the fields left zero. It blocks until the embedded server (if any) is
+// ready and the node is connected to NATS. It fails for an invalid Config,
+// with ErrInsecure for an external NATS (Config.URL) without credentials
+// unless Config.Insecure, and when NATS refuses the node's credentials.
 func Start(cfg Config) (*Node, error) {
 	if cfg.Name == "" {
 		return nil, fmt.Errorf("cluster: start: %w", errors.New("empty node name"))
