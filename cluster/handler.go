@@ -110,12 +110,10 @@ func (h *handler) Down(node wire.Node, reason error) {
 	}
 	peerID := nodeID(node)
 	var gone []*backplane.Device
-	var ids []backplane.DeviceID
 	n.mu.Lock()
 	for id, p := range n.proxies {
 		if id.Node() == peerID {
 			gone = append(gone, p)
-			ids = append(ids, id)
 			delete(n.proxies, id)
 		}
 	}
