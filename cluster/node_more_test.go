@@ -313,6 +313,7 @@ func TestRemoteLinksUnderContention(t *testing.T) {
 		}
 		w.Drop()
 	}
+	noneForged(t, a, b)
 }
 
 // A node with a Logger reports the end of a session, and the transport's

@@ -629,6 +629,7 @@ func TestProcessCascadeThreeNodes(t *testing.T) {
 	if root != lx.ID() || rf.Kind != backplane.FaultError || rf.Err.Error() != "x failed" {
 		t.Fatalf("root %v %v, want %v's error", root, rf, lx.ID())
 	}
+	noneForged(t, p) // a cascade names another node's devices: not a forgery
 }
 
 // partitioned sets up edges both ways between this process's node p and
