@@ -76,8 +76,9 @@ type Config struct {
 
 	// Password is this node's own password, presented as user Name, under
 	// per-node credentials: Users on the embedded servers, or users of an
-	// external NATS server (URL). Default: the node's entry in Users, if it
-	// is a password rather than a hash.
+	// external NATS server (URL). Default: for a node with an embedded
+	// server, its entry in Users, if that is a password rather than a
+	// hash (with a hash, Password is required).
 	Password string
 
 	// Insecure allows running without credentials: an embedded server that
