@@ -4,7 +4,7 @@ go 1.26
 
 require (
 	github.com/asynkron/protoactor-go v0.0.0-20240822202345-3c0e61ca19c9
-	github.com/backplane-go/backplane v0.0.0-00010101000000-000000000000
+	github.com/backplane-go/backplane v0.1.0
 	github.com/thejerf/suture/v4 v4.0.6
 )
 
@@ -35,5 +35,3 @@ require (
 	golang.org/x/sys v0.19.0 // indirect
 	google.golang.org/protobuf v1.33.0 // indirect
 )
-
-replace github.com/backplane-go/backplane => ../

@@ -3,8 +3,8 @@ module github.com/backplane-go/backplane/cmd/backplane-demo
 go 1.26.0
 
 require (
-	github.com/backplane-go/backplane v0.0.0
-	github.com/backplane-go/backplane/cluster v0.0.0
+	github.com/backplane-go/backplane v0.1.0
+	github.com/backplane-go/backplane/cluster v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -21,9 +21,4 @@ require (
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
-)
-
-replace (
-	github.com/backplane-go/backplane => ../..
-	github.com/backplane-go/backplane/cluster => ../../cluster
 )

@@ -3,7 +3,7 @@ module github.com/backplane-go/backplane/observer/prom
 go 1.26.0
 
 require (
-	github.com/backplane-go/backplane v0.0.0
+	github.com/backplane-go/backplane v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
 )
@@ -19,5 +19,3 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
-
-replace github.com/backplane-go/backplane => ../..

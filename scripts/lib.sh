@@ -1,0 +1,66 @@
+# Shared by the scripts in this directory; source it, do not run it.
+#
+# The repository's modules are those of go.work. Each nested module requires
+# the others at the release version held in VERSION; go.work replaces those
+# versions by the directories, so development builds in workspace mode.
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$PATH:/usr/local/go/bin"
+MODPREFIX=github.com/backplane-go/backplane
+
+# version prints the version in VERSION.
+version() { tr -d ' \t\r\n' <"$ROOT/VERSION"; }
+
+# modules prints "path<TAB>dir" for every module of the workspace, dir
+# relative to the root ("." for the root module).
+modules() {
+	(cd "$ROOT" && GOWORK="$ROOT/go.work" go list -m -f '{{.Path}}	{{.Dir}}') |
+		while IFS=$'\t' read -r path dir; do
+			rel=${dir#"$ROOT"}; rel=${rel#/}
+			printf '%s\t%s\n' "$path" "${rel:-.}"
+		done
+}
+
+# tagprefix DIR prints the tag prefix of the module in DIR ("" or "cluster/").
+tagprefix() { if [ "$1" = . ]; then echo ""; else echo "$1/"; fi; }
+
+# build_tools DIR builds the pinned tools of internal/tools/go.mod into DIR.
+build_tools() {
+	mkdir -p "$1"
+	(cd "$ROOT/internal/tools" && GOWORK=off go build -o "$1/" \
+		./cmd/modproxy \
+		honnef.co/go/tools/cmd/staticcheck \
+		golang.org/x/vuln/cmd/govulncheck \
+		golang.org/x/exp/cmd/apidiff)
+}
+
+# build_proxy BIN OUT [TREE] writes a file-based module proxy of every module
+# of TREE (default: this repository) at its VERSION into OUT.
+build_proxy() {
+	"$1/modproxy" -repo "${3:-$ROOT}" -o "$2" >/dev/null
+}
+
+# offline_env PROXY MODCACHE exports what a consumer's build uses: no
+# workspace, modules of this repository from the file proxy PROXY, no
+# checksum database for them, and a module cache of its own (MODCACHE), fed
+# from the machine's cache before the network, so that a module rebuilt at
+# the same version is never served stale from the shared cache.
+offline_env() {
+	local shared
+	shared=$(go env GOMODCACHE)
+	export GOWORK=off
+	export GOPROXY="file://$1,file://$shared/cache/download,https://proxy.golang.org"
+	export GONOSUMDB=github.com/backplane-go
+	export GOMODCACHE="$2"
+	export GOFLAGS="-mod=mod -modcacherw ${GOFLAGS:-}"
+}
+
+# copy_tree DEST copies the files git knows of (tracked, or untracked and not
+# ignored) into DEST.
+copy_tree() {
+	mkdir -p "$1"
+	(cd "$ROOT" && git ls-files -z -co --exclude-standard |
+		while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
+		tar --null -cf - -T -) | tar -xf - -C "$1"
+}
