@@ -64,3 +64,25 @@ copy_tree() {
 		while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
 		tar --null -cf - -T -) | tar -xf - -C "$1"
 }
+
+# with_tmp makes TMP, a temporary directory removed at exit (module caches
+# made with -modcacherw included).
+with_tmp() {
+	TMP=$(mktemp -d)
+	trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+}
+
+# tools_and_proxy sets BIN (the pinned tools) and PROXY (the file proxy of
+# this repository at VERSION): those .ci/run made once and exported, or new
+# ones in TMP.
+tools_and_proxy() {
+	if [ -z "${BP_BIN:-}" ]; then
+		BP_BIN="$TMP/bin"
+		build_tools "$BP_BIN"
+	fi
+	if [ -z "${BP_PROXY:-}" ]; then
+		BP_PROXY="$TMP/proxy"
+		build_proxy "$BP_BIN" "$BP_PROXY"
+	fi
+	BIN=$BP_BIN PROXY=$BP_PROXY
+}
