@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of every module in this repository with the race detector.
+# Runs every test of every module in this repository (the modules of
+# go.work) with the race detector, in workspace mode.
 # Usage: ./test.sh [extra go test flags]
 set -euo pipefail
 cd "$(dirname "$0")"
 status=0
-for mod in $(git ls-files '*go.mod' 2>/dev/null || find . -name go.mod); do
-	dir=$(dirname "$mod")
-	echo "== go test -race $dir/..."
+for dir in $(go list -m -f '{{.Dir}}'); do
+	echo "== go test -race .${dir#"$PWD"}/..."
 	(cd "$dir" && go test -race -count=1 "$@" ./...) || status=1
 done
 exit $status
