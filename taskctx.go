@@ -120,9 +120,9 @@ func (c *taskCtx) moreLocked() *taskMore {
 	return c.more
 }
 
-// status returns c's error and its wrapped context, if any. A wrapped
+// status returns c's wrapped context, if any, and its error. A wrapped
 // context's own state stays ctxLive: the wrapped context holds it.
-func (c *taskCtx) status() (error, context.Context) {
+func (c *taskCtx) status() (context.Context, error) {
 	c.mu.Lock()
 	s := c.state
 	var std context.Context
@@ -132,11 +132,11 @@ func (c *taskCtx) status() (error, context.Context) {
 	c.mu.Unlock()
 	switch {
 	case std != nil:
-		return nil, std
+		return std, nil
 	case s == ctxCancelled:
-		return context.Canceled, nil
+		return nil, context.Canceled
 	case s == ctxParentStopped:
-		return c.parent.Err(), nil
+		return nil, c.parent.Err()
 	}
 	return nil, nil
 }
@@ -230,10 +230,10 @@ func (c *taskCtx) makeDone() <-chan struct{} {
 // Err returns nil until c is cancelled, then why: context.Canceled, or the
 // parent's error when the parent was cancelled first.
 func (c *taskCtx) Err() error {
-	err, std := c.status()
+	std, err := c.status()
 	if err == nil && std == nil {
 		c.parentDown()
-		err, std = c.status()
+		std, err = c.status()
 	}
 	if std != nil {
 		return std.Err()
