@@ -89,10 +89,10 @@ func cascade(from DeviceID, f *Fault) *Fault {
 	return c
 }
 
-func (c *Fault) setCascade(from DeviceID, f *Fault) {
-	*c = Fault{Kind: FaultCascade, Device: from, Cause: f, rootDev: from, root: f}
-	if f.Kind == FaultCascade && f.root != nil {
-		c.rootDev, c.root = f.rootDev, f.root
+func (f *Fault) setCascade(from DeviceID, cause *Fault) {
+	*f = Fault{Kind: FaultCascade, Device: from, Cause: cause, rootDev: from, root: cause}
+	if cause.Kind == FaultCascade && cause.root != nil {
+		f.rootDev, f.root = cause.rootDev, cause.root
 	}
 }
 
