@@ -16,7 +16,7 @@ import (
 // Tests of Device.Manage, Device.PartManage and Group.Spawn (rules 16 to 18
 // of SEMANTICS.md), beyond the seed matrix of seed_test.go.
 
-var mngErrTask = errors.New("disk full")
+var errMngTask = errors.New("disk full")
 
 // mngPanicker panics with v; its name shows up in the recorded stack.
 func mngPanicker(v any) { panic(v) }
@@ -93,13 +93,13 @@ func TestManageOutcomes(t *testing.T) {
 		ctx := seedWatchdog(t)
 		m := seedNew(t)
 		o := mngMonitor(t, m)
-		err := m.Manage(ctx, func(context.Context) error { return mngErrTask })
+		err := m.Manage(ctx, func(context.Context) error { return errMngTask })
 		c := seedCrash(t, err)
 		if c.Kind != backplane.CrashError || !c.Device.IsZero() || c.Fault == nil ||
-			c.Fault.Kind != backplane.FaultError || c.Fault.Err != mngErrTask {
+			c.Fault.Kind != backplane.FaultError || c.Fault.Err != errMngTask {
 			t.Fatalf("crash = %+v, want CrashError carrying a FaultError with the task's error", c)
 		}
-		if !errors.Is(err, mngErrTask) {
+		if !errors.Is(err, errMngTask) {
 			t.Errorf("errors.Is(crash, task error) = false")
 		}
 		if m.Alive() || faultOf(m) != c.Fault {
@@ -142,13 +142,13 @@ func TestManageOutcomes(t *testing.T) {
 		ctx := seedWatchdog(t)
 		m := seedNew(t)
 		o := mngMonitor(t, m)
-		pv := fmt.Errorf("wrapped: %w", mngErrTask)
+		pv := fmt.Errorf("wrapped: %w", errMngTask)
 		err := m.Manage(ctx, func(context.Context) error { mngPanicker(pv); return nil })
 		c := seedCrash(t, err)
 		if c.Kind != backplane.CrashPanic || c.Fault.Value != pv {
 			t.Fatalf("crash = %+v, want CrashPanic with the panic value", c)
 		}
-		if !errors.Is(err, mngErrTask) {
+		if !errors.Is(err, errMngTask) {
 			t.Errorf("errors.Is(crash, error inside the panic value) = false")
 		}
 		var f *backplane.Fault
@@ -200,7 +200,7 @@ func TestManageShutdown(t *testing.T) {
 			close(started)
 			<-ctx.Done()
 			cause = context.Cause(ctx)
-			return seedErrIgnored
+			return errSeedIgnored
 		})
 		mngWait(t, ctx, started, "the task to start")
 		if err := m.Line().Shutdown(r.ID()); err != nil {
@@ -211,7 +211,7 @@ func TestManageShutdown(t *testing.T) {
 		if c.Kind != backplane.CrashPowerOff || c.Device != r.ID() || c.Fault != nil {
 			t.Fatalf("crash = %+v, want CrashPowerOff from %v without a fault", c, r.ID())
 		}
-		if errors.Unwrap(c) != nil || errors.Is(err, seedErrIgnored) {
+		if errors.Unwrap(c) != nil || errors.Is(err, errSeedIgnored) {
 			t.Errorf("a power off unwraps to %v, want nil", errors.Unwrap(c))
 		}
 		if cc := seedCrash(t, cause); cc != c {
@@ -275,7 +275,7 @@ func TestManageCascade(t *testing.T) {
 			return nil // the task claims success; the cascade stands
 		})
 		mngWait(t, ctx, started, "the task to start")
-		if err := f.Disconnect(mngErrTask); err != nil {
+		if err := f.Disconnect(errMngTask); err != nil {
 			t.Fatal(err)
 		}
 		// Rule 17: propagation never waits on user code.
@@ -293,7 +293,7 @@ func TestManageCascade(t *testing.T) {
 		if c.Kind != backplane.CrashCascade || c.Device != f.ID() || c.Fault != faultOf(m) || c.Fault != msg.Fault() {
 			t.Fatalf("crash = %+v, want CrashCascade from %v with the device's fault", c, f.ID())
 		}
-		if !errors.Is(err, mngErrTask) {
+		if !errors.Is(err, errMngTask) {
 			t.Errorf("errors.Is(crash, dependency's error) = false")
 		}
 		if cc := seedCrash(t, cause); cc != c {
@@ -351,7 +351,7 @@ func TestManageCascade(t *testing.T) {
 			})
 			mngWait(t, ctx, started, "a task to start")
 		}
-		if err := devs[0].Disconnect(mngErrTask); err != nil {
+		if err := devs[0].Disconnect(errMngTask); err != nil {
 			t.Fatal(err)
 		}
 		for i := 1; i < n; i++ {
@@ -363,7 +363,7 @@ func TestManageCascade(t *testing.T) {
 			if root, rf := c.Fault.Root(); root != devs[0].ID() || rf != faultOf(devs[0]) {
 				t.Errorf("device %d: Root() = %v %v, want %v %v", i, root, rf, devs[0].ID(), faultOf(devs[0]))
 			}
-			if !errors.Is(err, mngErrTask) {
+			if !errors.Is(err, errMngTask) {
 				t.Errorf("device %d: errors.Is(crash, root error) = false", i)
 			}
 		}
@@ -433,7 +433,7 @@ func TestManageEndedFromOutside(t *testing.T) {
 		result error // what the task returns once its context is cancelled
 	}{
 		{"dropped, task returns nil", (*backplane.Device).Drop, nil},
-		{"disconnected with an error, task returns nil", func(d *backplane.Device) { _ = d.Disconnect(mngErrTask) }, nil},
+		{"disconnected with an error, task returns nil", func(d *backplane.Device) { _ = d.Disconnect(errMngTask) }, nil},
 		{"disconnected cleanly, task returns ctx.Err()", func(d *backplane.Device) { _ = d.Disconnect(nil) }, context.Canceled},
 	}
 	for _, tt := range tests {
@@ -490,7 +490,7 @@ func TestManageQueued(t *testing.T) {
 				if err := m.Link(f, backplane.Monitor); err != nil {
 					t.Fatal(err)
 				}
-				if err := f.Disconnect(mngErrTask); err != nil {
+				if err := f.Disconnect(errMngTask); err != nil {
 					t.Fatal(err)
 				}
 				return "crash cascade F cascade(F,error(disk full))"
@@ -609,7 +609,7 @@ func TestPartManage(t *testing.T) {
 			}
 		}
 		// M still watches P: idle, it queues P's failure rather than cascade.
-		if err := p.Disconnect(mngErrTask); err != nil {
+		if err := p.Disconnect(errMngTask); err != nil {
 			t.Fatal(err)
 		}
 		msg := seedOne(t, m)
@@ -652,7 +652,7 @@ func TestPartManage(t *testing.T) {
 		task func(context.Context) error
 		want backplane.CrashKind
 	}{
-		{"error disconnects like Manage", func(context.Context) error { return mngErrTask }, backplane.CrashError},
+		{"error disconnects like Manage", func(context.Context) error { return errMngTask }, backplane.CrashError},
 		{"panic disconnects like Manage", func(context.Context) error { mngPanicker(1); return nil }, backplane.CrashPanic},
 	}
 	for _, tt := range tests {
@@ -809,7 +809,7 @@ func TestGroupSpawn(t *testing.T) {
 				ctx := seedWatchdog(t)
 				var g backplane.Group
 				parent := seedNew(t)
-				line, err := g.Spawn(ctx, parent, mode, func(context.Context) error { return mngErrTask })
+				line, err := g.Spawn(ctx, parent, mode, func(context.Context) error { return errMngTask })
 				if err != nil {
 					t.Fatalf("Spawn: %v", err)
 				}
@@ -818,7 +818,7 @@ func TestGroupSpawn(t *testing.T) {
 					t.Fatal(err)
 				}
 				if msg.Kind() != backplane.Disconnected || msg.From() != line.ID() ||
-					msg.Fault() == nil || msg.Fault().Err != mngErrTask {
+					msg.Fault() == nil || msg.Fault().Err != errMngTask {
 					t.Errorf("parent got %v, want the child's error", msg)
 				}
 				g.Wait()
@@ -845,12 +845,12 @@ func TestGroupSpawn(t *testing.T) {
 			t.Fatal(err)
 		}
 		mngWait(t, ctx, started, "the child to start")
-		if err := parent.Disconnect(mngErrTask); err != nil {
+		if err := parent.Disconnect(errMngTask); err != nil {
 			t.Fatal(err)
 		}
 		g.Wait()
 		c := seedCrash(t, cause)
-		if c.Kind != backplane.CrashCascade || c.Device != parent.ID() || !errors.Is(c, mngErrTask) {
+		if c.Kind != backplane.CrashCascade || c.Device != parent.ID() || !errors.Is(c, errMngTask) {
 			t.Errorf("child's cause = %+v, want a cascade from the parent", c)
 		}
 		if line.Alive() {

@@ -22,12 +22,12 @@ import (
 // gone before the device starts (the message is queued) and with the
 // dependency ending while the device's task runs.
 
-// seedErrBoom is the error the failing device of the matrix disconnects with.
-var seedErrBoom = errors.New("boom")
+// errSeedBoom is the error the failing device of the matrix disconnects with.
+var errSeedBoom = errors.New("boom")
 
-// seedErrIgnored is returned by a task that was stopped by the backplane:
+// errSeedIgnored is returned by a task that was stopped by the backplane:
 // the caller must see the reason it was stopped, never this.
-var seedErrIgnored = errors.New("task result that must be ignored")
+var errSeedIgnored = errors.New("task result that must be ignored")
 
 // seedWatchdog returns a context that bounds every wait of a test, so that a
 // broken expectation fails the test instead of hanging it. It is never used
@@ -102,7 +102,7 @@ func (e seedEnd) end(t *testing.T, d *backplane.Device) {
 			t.Errorf("Disconnect(nil): %v", err)
 		}
 	case seedError:
-		if err := d.Disconnect(seedErrBoom); err != nil {
+		if err := d.Disconnect(errSeedBoom); err != nil {
 			t.Errorf("Disconnect(boom): %v", err)
 		}
 	case seedDrop:
@@ -339,7 +339,7 @@ func seedRun(t *testing.T, tc seedCase, mode backplane.LinkMode, via seedVia, or
 			midResult <- mid.Manage(ctx, func(ctx context.Context) error {
 				close(started)
 				<-ctx.Done()
-				return seedErrIgnored
+				return errSeedIgnored
 			})
 		}()
 		t.Cleanup(func() {
@@ -378,7 +378,7 @@ func seedRun(t *testing.T, tc seedCase, mode backplane.LinkMode, via seedVia, or
 			if tc.stops() {
 				<-ctx.Done()
 				taskCause = context.Cause(ctx)
-				return -1, seedErrIgnored
+				return -1, errSeedIgnored
 			}
 		}
 		taskCause = context.Cause(ctx)
@@ -539,7 +539,7 @@ func (s *seedScene) checkFault(tc seedCase, f *backplane.Fault, err error) {
 	} else if root, rf := f.Root(); !root.IsZero() || rf != f {
 		t.Errorf("Root() of a %v fault = %v %p, want #0 and the fault itself", f.Kind, root, rf)
 	}
-	isBoom := errors.Is(err, seedErrBoom)
+	isBoom := errors.Is(err, errSeedBoom)
 	isDrop := errors.Is(err, &backplane.Fault{Kind: backplane.FaultDrop})
 	if isBoom != (tc.end == seedError) || isDrop != (tc.end == seedDrop) {
 		t.Errorf("errors.Is(%v, boom) = %v, errors.Is(%v, drop) = %v, for an F that ended with %v", err, isBoom, err, isDrop, tc.end)

@@ -11,7 +11,7 @@ import (
 // Tests of Watch (rule 15 of SEMANTICS.md), beyond the seed matrix of
 // seed_test.go.
 
-var wtErrF = errors.New("f failed")
+var errWtF = errors.New("f failed")
 
 // wtWantMessage checks that a Watch outcome is the message from `from` of the given
 // kind and fault, with no error.
@@ -39,8 +39,8 @@ func TestWatchResult(t *testing.T) {
 		wantErr error
 	}{
 		{"value", 7, nil, nil},
-		{"value and error", 8, wtErrF, wtErrF},
-		{"zero value and error", 0, wtErrF, wtErrF},
+		{"value and error", 8, errWtF, errWtF},
+		{"zero value and error", 0, errWtF, errWtF},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +77,7 @@ func TestWatchMessage(t *testing.T) {
 		if err := d.Link(f, backplane.Monitor); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.Disconnect(wtErrF); err != nil {
+		if err := f.Disconnect(errWtF); err != nil {
 			t.Fatal(err)
 		}
 		ran := false
@@ -143,7 +143,7 @@ func TestWatchMessage(t *testing.T) {
 				}
 				w, err := backplane.Watch(ctx, d, func(context.Context) (int, error) {
 					trigger(d, other)
-					return 9, wtErrF
+					return 9, errWtF
 				})
 				want := backplane.Shutdown
 				if name == "disconnect" {
@@ -184,7 +184,7 @@ func TestWatchMessage(t *testing.T) {
 		}()
 		t.Cleanup(func() { <-exited })
 		mngWait(t, ctx, started, "f to start")
-		if err := f.Disconnect(wtErrF); err != nil {
+		if err := f.Disconnect(errWtF); err != nil {
 			t.Fatal(err)
 		}
 		out := mngWait(t, ctx, res, "Watch")
@@ -210,15 +210,15 @@ func TestWatchPanic(t *testing.T) {
 			if err := d.Line().Shutdown(r.ID()); err != nil {
 				return 0, err
 			}
-			mngPanicker(wtErrF)
+			mngPanicker(errWtF)
 			return 1, nil
 		})
 		c := seedCrash(t, err)
 		if c.Kind != backplane.CrashPanic || c.Fault == nil || c.Fault.Kind != backplane.FaultPanic ||
-			c.Fault.Value != wtErrF || len(c.Fault.Stack) == 0 {
+			c.Fault.Value != errWtF || len(c.Fault.Stack) == 0 {
 			t.Fatalf("crash = %+v, want CrashPanic with the value and a stack", c)
 		}
-		if !errors.Is(err, wtErrF) {
+		if !errors.Is(err, errWtF) {
 			t.Errorf("errors.Is(crash, panic value) = false")
 		}
 		if w.Messaged || w.Value != 0 {
