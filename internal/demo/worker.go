@@ -95,6 +95,7 @@ func trouble(name string) string {
 func crash(name string) {
 	if len(name)%2 == 0 {
 		var seen map[string]int
+		//lint:ignore SA5000 the genuine runtime error this worker exists to show
 		seen[name]++ // assignment to entry in nil map
 	}
 	parts := strings.Split(name, "-")
