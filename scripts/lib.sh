@@ -41,19 +41,28 @@ build_proxy() {
 	"$1/modproxy" -repo "${3:-$ROOT}" -o "$2" >/dev/null
 }
 
-# offline_env PROXY MODCACHE exports what a consumer's build uses: no
-# workspace, modules of this repository from the file proxy PROXY, no
-# checksum database for them, and a module cache of its own (MODCACHE), fed
-# from the machine's cache before the network, so that a module rebuilt at
-# the same version is never served stale from the shared cache.
+# offline_env PROXY exports what a consumer's build uses: no workspace,
+# modules of this repository from the file proxy PROXY, no checksum database
+# for them. The module cache is one of its own (BP_MODCACHE, default
+# ~/.cache/backplane-modcache), fed from the machine's cache before the
+# network: its copies of this repository's modules are removed first, so that
+# a module rebuilt at the same version is never served stale, and its path
+# stays the same from run to run, so that the build cache still serves the
+# other dependencies.
 offline_env() {
-	local shared
+	local shared cache
 	shared=$(go env GOMODCACHE)
+	cache=${BP_MODCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backplane-modcache}
+	mkdir -p "$cache"
+	chmod -R u+w "$cache/github.com/backplane-go" "$cache/cache/download/github.com/backplane-go" 2>/dev/null || true
+	rm -rf "$cache/github.com/backplane-go" "$cache/cache/download/github.com/backplane-go"
 	export GOWORK=off
 	export GOPROXY="file://$1,file://$shared/cache/download,https://proxy.golang.org"
 	export GONOSUMDB=github.com/backplane-go
-	export GOMODCACHE="$2"
+	export GOMODCACHE="$cache"
 	export GOFLAGS="-mod=mod -modcacherw ${GOFLAGS:-}"
+	# "go: downloading" lines for every module would bury the results.
+	exec 2> >(grep --line-buffered -v '^go: downloading ' >&2)
 }
 
 # copy_tree DEST copies the files git knows of (tracked, or untracked and not
