@@ -65,11 +65,11 @@ offline_env() {
 	exec 2> >(grep --line-buffered -v '^go: downloading ' >&2)
 }
 
-# copy_tree DEST copies the files git knows of (tracked, or untracked and not
-# ignored) into DEST.
+# copy_tree DEST copies the files git tracks (as they are in the working
+# tree) into DEST: what the file proxy publishes.
 copy_tree() {
 	mkdir -p "$1"
-	(cd "$ROOT" && git ls-files -z -co --exclude-standard |
+	(cd "$ROOT" && git ls-files -z --cached |
 		while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
 		tar --null -cf - -T -) | tar -xf - -C "$1"
 }

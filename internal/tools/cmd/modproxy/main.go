@@ -7,9 +7,9 @@
 //	    GONOSUMDB=github.com/backplane-go go build ./...
 //
 // The modules are those listed by the go.work of the repository. A module's
-// zip holds the files git knows of (tracked, or untracked and not ignored)
-// below its directory, less those of modules nested in it, as
-// golang.org/x/mod/zip lays them out; the proxy answers <module>/@v/list,
+// zip holds the files git tracks below its directory (their content in the
+// working tree; untracked files are left out, as a release would leave them),
+// less those of modules nested in it, as golang.org/x/mod/zip lays them out; the proxy answers <module>/@v/list,
 // .info, .mod and .zip for that version only. Run it from internal/tools
 // with GOWORK=off: that module is not part of the workspace.
 package main
@@ -110,10 +110,9 @@ func workspaceModules(repo string) ([]string, error) {
 	return dirs, nil
 }
 
-// gitFiles lists the files of the working tree that git knows of, tracked or
-// untracked but not ignored, that still exist.
+// gitFiles lists the files git tracks that still exist in the working tree.
 func gitFiles(repo string) ([]string, error) {
-	list, err := git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	list, err := git(repo, "ls-files", "-z", "--cached")
 	if err != nil {
 		return nil, err
 	}
