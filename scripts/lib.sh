@@ -45,8 +45,9 @@ build_proxy() {
 # modules of this repository from the file proxy PROXY, no checksum database
 # for them. The module cache is one of its own (BP_MODCACHE, default
 # ~/.cache/backplane-modcache), fed from the machine's cache before the
-# network: its copies of this repository's modules are removed first, so that
-# a module rebuilt at the same version is never served stale, and its path
+# network: its copies of this repository's modules are removed first (and the
+# go command's index of the module cache is off), so that a module rebuilt at
+# the same version is never served stale, and its path
 # stays the same from run to run, so that the build cache still serves the
 # other dependencies.
 offline_env() {
@@ -61,6 +62,9 @@ offline_env() {
 	export GONOSUMDB=github.com/backplane-go
 	export GOMODCACHE="$cache"
 	export GOFLAGS="-mod=mod -modcacherw ${GOFLAGS:-}"
+	# The go command indexes the packages of the module cache once, trusting
+	# a module version never to change: ours does, so no index.
+	export GODEBUG="goindex=0${GODEBUG:+,$GODEBUG}"
 	# "go: downloading" lines for every module would bury the results.
 	exec 2> >(grep --line-buffered -v '^go: downloading ' >&2)
 }
