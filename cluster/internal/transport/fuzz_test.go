@@ -25,7 +25,6 @@ type memNet struct {
 	closing bool // the Transports are being closed: Downs are due
 
 	sentAB, sentBA uint64 // data frames sent on the real session
-	sess           [2]wire.Node
 }
 
 type memMsg struct {
