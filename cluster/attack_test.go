@@ -205,3 +205,29 @@ func TestAttackLogged(t *testing.T) {
 		t.Errorf("log:\n%s", out)
 	}
 }
+
+// A member cannot fire another node's line, nor its own with a fault of its
+// choosing: a node line fires only when the session ends. A Down about the
+// node itself (its reserved sequence number) is dropped and counted.
+func TestAttackForgedNodeDown(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	self := backplane.NodeID{Name: evil.self.Name, Incarnation: evil.self.Inc}
+	w, l := monitorNode(t, a, self)
+	before := forged(a)
+	evil.send(&wire.Frame{Kind: wire.KindDown, Source: evil.own(^uint64(0)),
+		Fault: &wire.Fault{Kind: uint8(backplane.FaultError), Text: "FORGED"}})
+	evil.sync()
+	if m, ok := w.TryReceive(); ok {
+		t.Fatalf("the node's watcher was told %v", m)
+	}
+	if !l.Alive() {
+		t.Fatal("the node line went down on the node's word")
+	}
+	if got := forged(a) - before; got != 1 {
+		t.Errorf("forged count grew by %d, want 1", got)
+	}
+	// The attacker falls silent: the line fires, as unreachable.
+	evil.nc.Close()
+	toldNodeGone(t, w, self, nil)
+}

@@ -57,6 +57,19 @@
 // ErrNoDevice rather than its own fault. Node.Ping waits until a node has
 // handled everything sent to it before.
 //
+// # Node monitors
+//
+// Node.NodeLine gives a Line whose device stands for one incarnation of
+// another node (Erlang's monitor_node): linked to, it fires exactly once,
+// with FaultUnreachable, when the session with that incarnation ends, for
+// any of the reasons above or this node's Close. Its ID is the node's,
+// with a sequence number no device has (IsNodeLine); it runs no task and
+// cannot be asked to shut down or be killed (ErrNodeLine). Config.OnNode is
+// told of every session coming up and going down (NodeEvent), in order,
+// on a goroutine of the node's (Erlang's net_kernel:monitor_nodes). Nodes
+// connect lazily: a session opens when one node first sends another
+// something, and closes at the first doubt; a node is up in between.
+//
 // # Security
 //
 // Nobody outside the cluster gets in: a node admits only clients and

@@ -16,7 +16,8 @@ import (
 // rules, per kind:
 //
 //   - Down: Source, the device that disconnected, must be a device of the
-//     sender. The Fault it carries may name other nodes' devices (a cascade's
+//     sender, and not the sender itself (nodeSeq): a node line fires only
+//     when the session ends, never on the node's word. The Fault it carries may name other nodes' devices (a cascade's
 //     Device and Root): that is the history of a chain, told by the sender
 //     about its own device.
 //   - Shutdown, Kill, Watch: Source, the asking device, must be zero or a
@@ -41,6 +42,9 @@ func forgery(f *wire.Frame) string {
 	case wire.KindDown:
 		if f.Source.Node != f.From {
 			return "down of a device of another node"
+		}
+		if f.Source.Seq == nodeSeq {
+			return "down of a node line"
 		}
 	case wire.KindShutdown, wire.KindKill, wire.KindWatch:
 		if !f.Source.IsZero() && f.Source.Node != f.From {

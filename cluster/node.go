@@ -45,6 +45,7 @@ type Node struct {
 	heard  map[string]uint64
 	forged atomic.Uint64 // frames dropped by the handler: see forgery
 
+	events    *events // Config.OnNode; nil if none
 	heartbeat time.Duration
 	started   chan struct{} // closed once tr, self and id are set
 	log       *slog.Logger  // nil: no logging
@@ -90,6 +91,7 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{
 		exportsDev: backplane.New(bridge.Owned(), backplane.WithName("cluster exports")),
 		heartbeat:  cfg.Heartbeat,
+		events:     newEvents(cfg.OnNode),
 		started:    make(chan struct{}),
 		log:        cfg.Logger,
 		proxies:    make(map[backplane.DeviceID]*backplane.Device),
@@ -115,6 +117,13 @@ func Start(cfg Config) (*Node, error) {
 	close(n.started) // the transport's callbacks may run from now on
 	n.wg.Add(1)
 	go n.forgetExports()
+	if n.events != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.events.run()
+		}()
+	}
 	return n, nil
 }
 
@@ -165,6 +174,7 @@ func (n *Node) Close() error {
 		_ = p.watch.Disconnect(nil)
 	}
 	_ = n.exportsDev.Disconnect(nil)
+	n.events.close() // after the transport's last Down
 	n.wg.Wait()
 	return err
 }
@@ -218,14 +228,26 @@ func (n *Node) proxy(id backplane.DeviceID, name string) (*backplane.Device, err
 		n.mu.Unlock()
 		return p, nil
 	}
-	p, err := bridge.NewProxy(id, (*remote)(n), backplane.WithName(name))
+	isNode := id.Seq() == nodeSeq
+	var p *backplane.Device
+	var err error
+	if isNode {
+		p, err = newNodeLine(id, name)
+	} else {
+		p, err = bridge.NewProxy(id, (*remote)(n), backplane.WithName(name))
+	}
 	if err != nil {
 		n.mu.Unlock()
 		return nil, err
 	}
 	n.proxies[id] = p
 	n.mu.Unlock()
-	if err := n.send(&wire.Frame{Kind: wire.KindWatch, To: wireNode(id.Node()), Target: id.Seq()}); err != nil {
+	if isNode {
+		err = n.pingNode(wireNode(id.Node()))
+	} else {
+		err = n.send(&wire.Frame{Kind: wire.KindWatch, To: wireNode(id.Node()), Target: id.Seq()})
+	}
+	if err != nil {
 		n.downProxy(id, p, unreachable(id.Node(), err))
 	}
 	return p, nil
