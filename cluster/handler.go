@@ -58,6 +58,10 @@ func (h *handler) Receive(f *wire.Frame) {
 		n.onLookup(f)
 	case wire.KindLookupReply:
 		n.onLookupReply(f)
+	case wire.KindSpawn:
+		n.onSpawn(f)
+	case wire.KindSpawnReply:
+		n.onSpawnReply(f)
 	}
 }
 
@@ -133,6 +137,7 @@ func (h *handler) Down(node wire.Node, reason error) {
 	}
 	p := n.peers[node]
 	delete(n.peers, node)
+	n.failSpawnsLocked(node, func() error { return &UnreachableError{Node: peerID, Reason: reason} })
 	if n.live[node.Name] == node.Inc {
 		delete(n.live, node.Name)
 	}
