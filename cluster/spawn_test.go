@@ -234,3 +234,51 @@ func TestSpawnBadInput(t *testing.T) {
 		t.Errorf("RegisterKind after Close: %v, want ErrClosed", err)
 	}
 }
+
+// A node process killed with SIGKILL while tasks started there run: every
+// parent is told once, as unreachable; a task started after the node came
+// back runs on its new incarnation.
+func TestProcessSpawnKill(t *testing.T) {
+	p := procNode(t)
+	c := spawn(t, "c1", p.ClientURL(), p.Secret())
+	parents := make([]*backplane.Device, 3)
+	lines := make([]backplane.Line, len(parents))
+	for i, mode := range []backplane.LinkMode{backplane.Monitor, backplane.Peer, backplane.Monitor} {
+		parents[i] = backplane.New()
+		t.Cleanup(parents[i].Drop)
+		lines[i] = spawnOn(t, p, "c1", "wait", "", parents[i], mode)
+	}
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for i, parent := range parents {
+		f := endOf(t, parent, lines[i])
+		var ue *cluster.UnreachableError
+		if f == nil || f.Kind != backplane.FaultUnreachable || !errors.As(f, &ue) || ue.Node != lines[i].ID().Node() {
+			t.Errorf("parent %d told %v, want unreachable", i, f)
+		}
+	}
+	c.stop()
+
+	c = spawn(t, "c1", p.ClientURL(), p.Secret())
+	parent := backplane.New()
+	defer parent.Drop()
+	l := spawnOn(t, p, "c1", "wait", "", parent, backplane.Monitor)
+	if l.ID().Node() == lines[0].ID().Node() {
+		t.Errorf("a task on the restarted node runs on %v, the old incarnation", l.ID().Node())
+	}
+	if err := l.Shutdown(backplane.DeviceID{}); err != nil {
+		t.Fatal(err)
+	}
+	if f := endOf(t, parent, l); f != nil {
+		t.Errorf("task stopped on request: %v, want a clean end", f)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, parent := range append(parents, parent) {
+		if parent.Pending() != 0 {
+			t.Errorf("%v: %d more messages", parent.ID(), parent.Pending())
+		}
+	}
+}
