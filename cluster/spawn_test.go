@@ -3,7 +3,9 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,5 +282,46 @@ func TestProcessSpawnKill(t *testing.T) {
 		if parent.Pending() != 0 {
 			t.Errorf("%v: %d more messages", parent.ID(), parent.Pending())
 		}
+	}
+}
+
+// Many Spawns at once, from both nodes to each other: every parent is told
+// its own task's end, once.
+func TestSpawnContention(t *testing.T) {
+	a, b := pair(t)
+	kinds(t, a)
+	kinds(t, b)
+	const k = 100
+	errs := make(chan error, 2*k)
+	var wg sync.WaitGroup
+	for i := range 2 * k {
+		from, to := a, "b"
+		if i%2 == 1 {
+			from, to = b, "a"
+		}
+		wg.Go(func() {
+			parent := backplane.New()
+			defer parent.Drop()
+			want := fmt.Sprintf("task %d", i)
+			l, err := from.Spawn(ctxFor(t), to, "fail", []byte(want), parent, backplane.Peer)
+			if err != nil {
+				errs <- err
+				return
+			}
+			m, err := parent.Receive(ctxFor(t))
+			switch {
+			case err != nil:
+				errs <- err
+			case m.From() != l.ID() || m.Fault() == nil || m.Fault().Err == nil || m.Fault().Err.Error() != want:
+				errs <- fmt.Errorf("parent of %s told %v from %v", want, m.Fault(), m.From())
+			case parent.Pending() != 0:
+				errs <- fmt.Errorf("parent of %s has %d more messages", want, parent.Pending())
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
