@@ -331,6 +331,15 @@ func TestAttackSpawnAnswers(t *testing.T) {
 	if !killed {
 		t.Error("the task of an abandoned Spawn was not killed")
 	}
+
+	// Refusals, as a node sends them.
+	for reason, want := range map[string]error{"closing": cluster.ErrUnreachable, "unknown kind": cluster.ErrUnknownKind} {
+		req, res, _ = spawnAt(t, a, evil, ctxFor(t))
+		evil.send(&wire.Frame{Kind: wire.KindSpawnReply, Ref: req.Ref, Reason: reason})
+		if err := <-res; !errors.Is(err, want) {
+			t.Errorf("Spawn refused with %q: %v, want %v", reason, err, want)
+		}
+	}
 }
 
 // A member cannot start a task linked to another node's device: a Spawn

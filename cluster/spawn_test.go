@@ -262,7 +262,7 @@ func TestProcessSpawnKill(t *testing.T) {
 	}
 	c.stop()
 
-	c = spawn(t, "c1", p.ClientURL(), p.Secret())
+	spawn(t, "c1", p.ClientURL(), p.Secret()) // c1 again: a new incarnation
 	parent := backplane.New()
 	defer parent.Drop()
 	l := spawnOn(t, p, "c1", "wait", "", parent, backplane.Monitor)
