@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -203,5 +204,173 @@ func TestAttackLogged(t *testing.T) {
 	evil.sync()
 	if out := buf.String(); !strings.Contains(out, "forged frame dropped") || !strings.Contains(out, "down of a device of another node") {
 		t.Errorf("log:\n%s", out)
+	}
+}
+
+// A member cannot fire another node's line, nor its own with a fault of its
+// choosing: a node line fires only when the session ends. A Down about the
+// node itself (its reserved sequence number) is dropped and counted.
+func TestAttackForgedNodeDown(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	self := backplane.NodeID{Name: evil.self.Name, Incarnation: evil.self.Inc}
+	w, l := monitorNode(t, a, self)
+	before := forged(a)
+	evil.send(&wire.Frame{Kind: wire.KindDown, Source: evil.own(^uint64(0)),
+		Fault: &wire.Fault{Kind: uint8(backplane.FaultError), Text: "FORGED"}})
+	evil.sync()
+	if m, ok := w.TryReceive(); ok {
+		t.Fatalf("the node's watcher was told %v", m)
+	}
+	if !l.Alive() {
+		t.Fatal("the node line went down on the node's word")
+	}
+	if got := forged(a) - before; got != 1 {
+		t.Errorf("forged count grew by %d, want 1", got)
+	}
+	// The attacker falls silent: the line fires, as unreachable.
+	evil.nc.Close()
+	toldNodeGone(t, w, self, nil)
+}
+
+// spawnAt has a start a task on the attacker, and returns the Spawn frame
+// the attacker receives and the channel where Spawn's result goes.
+func spawnAt(t *testing.T, a *cluster.Node, evil *attacker, ctx context.Context) (*wire.Frame, <-chan error, *backplane.Device) {
+	t.Helper()
+	evil.sync() // a has heard from evil: a session is live
+	parent := backplane.New()
+	t.Cleanup(parent.Drop)
+	res := make(chan error, 1)
+	go func() {
+		l, err := a.Spawn(ctx, evil.self.Name, "job", []byte("arg"), parent, backplane.Monitor)
+		if err == nil && l.ID() != bridge.RemoteID(backplane.NodeID{Name: evil.self.Name, Incarnation: evil.self.Inc}, 5) {
+			err = errors.New("spawn gave " + l.ID().String())
+		}
+		res <- err
+	}()
+	for {
+		f := evil.next()
+		if f.Kind != wire.KindSpawn {
+			continue
+		}
+		if f.Name != "job" || string(f.Arg) != "arg" || f.Mode != uint8(backplane.Monitor) || f.Source != device(a.ID(), parent.ID().Seq()) {
+			t.Fatalf("spawn frame %+v", f)
+		}
+		return f, res, parent
+	}
+}
+
+func pending(t *testing.T, res <-chan error) {
+	t.Helper()
+	select {
+	case err := <-res:
+		t.Fatalf("Spawn returned %v", err)
+	default:
+	}
+}
+
+// A Spawn's answer counts only from the node asked, naming a device of
+// its own: others are dropped as forged. The Spawn ends with ErrClosed when
+// its node closes, and with ErrUnreachable when the session ends.
+func TestAttackForgedSpawnReply(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	other := attack(t, a.ClientURL(), a.Secret(), "other", a)
+	req, res, _ := spawnAt(t, a, evil, ctxFor(t))
+
+	before := forged(a)
+	other.send(&wire.Frame{Kind: wire.KindSpawnReply, Ref: req.Ref, Source: other.own(5)})
+	other.sync()
+	evil.send(&wire.Frame{Kind: wire.KindSpawnReply, Ref: req.Ref, Source: other.own(5)})
+	evil.sync()
+	pending(t, res)
+	if got := forged(a) - before; got != 2 {
+		t.Errorf("forged count grew by %d, want 2", got)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; !errors.Is(err, cluster.ErrClosed) {
+		t.Errorf("Spawn during Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestAttackSpawnSessionEnds(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	_, res, _ := spawnAt(t, a, evil, ctxFor(t))
+	evil.nc.Close() // silent from now on
+	var ue *cluster.UnreachableError
+	if err := <-res; !errors.Is(err, cluster.ErrUnreachable) || !errors.As(err, &ue) || ue.Node.Name != "evil" {
+		t.Errorf("Spawn while the node is lost: %v, want an UnreachableError", err)
+	}
+}
+
+// An honest answer gives the task's Line; an answer after the Spawn gave
+// up waiting is met with a Kill of the task.
+func TestAttackSpawnAnswers(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	req, res, _ := spawnAt(t, a, evil, ctxFor(t))
+	evil.send(&wire.Frame{Kind: wire.KindSpawnReply, Ref: req.Ref, Source: evil.own(5)})
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, res, _ = spawnAt(t, a, evil, ctx)
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Spawn whose context ended: %v", err)
+	}
+	evil.send(&wire.Frame{Kind: wire.KindSpawnReply, Ref: req.Ref, Source: evil.own(6)})
+	killed := false
+	for _, f := range evil.sync() {
+		killed = killed || f.Kind == wire.KindKill && f.Target == 6
+	}
+	if !killed {
+		t.Error("the task of an abandoned Spawn was not killed")
+	}
+
+	// Refusals, as a node sends them.
+	for reason, want := range map[string]error{"closing": cluster.ErrUnreachable, "unknown kind": cluster.ErrUnknownKind} {
+		req, res, _ = spawnAt(t, a, evil, ctxFor(t))
+		evil.send(&wire.Frame{Kind: wire.KindSpawnReply, Ref: req.Ref, Reason: reason})
+		if err := <-res; !errors.Is(err, want) {
+			t.Errorf("Spawn refused with %q: %v, want %v", reason, err, want)
+		}
+	}
+}
+
+// A member cannot start a task linked to another node's device: a Spawn
+// whose parent is not the sender's is dropped, unanswered, and counted.
+func TestAttackForgedSpawn(t *testing.T) {
+	a, b := pair(t)
+	started := make(chan struct{}, 1)
+	if err := a.RegisterKind("job", func(context.Context, []byte) error { started <- struct{}{}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	victim := backplane.New()
+	defer victim.Drop()
+	if err := b.Register("victim", victim); err != nil {
+		t.Fatal(err)
+	}
+	evil := attack(t, a.ClientURL(), a.Secret(), "evil", a)
+	before := forged(a)
+	evil.send(&wire.Frame{Kind: wire.KindSpawn, Ref: 1, Name: "job", Source: device(b.ID(), victim.ID().Seq()), Mode: uint8(backplane.Peer)})
+	for _, f := range evil.sync() {
+		if f.Kind == wire.KindSpawnReply {
+			t.Errorf("a forged spawn was answered: %+v", f)
+		}
+	}
+	if got := forged(a) - before; got != 1 {
+		t.Errorf("forged count grew by %d, want 1", got)
+	}
+	// The same request in its own name is honoured.
+	evil.send(&wire.Frame{Kind: wire.KindSpawn, Ref: 2, Name: "job", Source: evil.own(1), Mode: uint8(backplane.Monitor)})
+	select {
+	case <-started:
+	case <-time.After(wait):
+		t.Fatal("an honest spawn did not start")
 	}
 }

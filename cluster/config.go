@@ -130,6 +130,16 @@ type Config struct {
 	// NATS connection events. Default nil: no logging but the warning of
 	// running without credentials, which goes to slog.Default().
 	Logger *slog.Logger
+
+	// OnNode, if set, is told when a session with another node incarnation
+	// comes up and when it ends (Erlang's net_kernel:monitor_nodes): see
+	// NodeEvent. It is called with the events in order, one at a time, on
+	// a goroutine the node owns, never under the node's locks, so it may
+	// call the node's methods, but not Close, which waits for it. Events
+	// wait in an unbounded queue while it runs: it should return soon.
+	// Close reports the end of every live session and waits until OnNode
+	// has been told. Default nil: nobody is told.
+	OnNode func(NodeEvent)
 }
 
 // Defaults of Config, as documented on its fields. They are the

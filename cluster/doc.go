@@ -57,6 +57,37 @@
 // ErrNoDevice rather than its own fault. Node.Ping waits until a node has
 // handled everything sent to it before.
 //
+// # Node monitors
+//
+// Node.NodeLine gives a Line whose device stands for one incarnation of
+// another node (Erlang's monitor_node): linked to, it fires exactly once,
+// with FaultUnreachable, when the session with that incarnation ends, for
+// any of the reasons above or this node's Close. Its ID is the node's,
+// with a sequence number no device has (IsNodeLine); it runs no task and
+// cannot be asked to shut down or be killed (ErrNodeLine). Config.OnNode is
+// told of every session coming up and going down (NodeEvent), in order,
+// on a goroutine of the node's (Erlang's net_kernel:monitor_nodes). Nodes
+// connect lazily: a session opens when one node first sends another
+// something, and closes at the first doubt; a node is up in between.
+//
+// # Remote start
+//
+// A node offers kinds of task by name (Node.RegisterKind); another node
+// starts one there with Node.Spawn (Erlang's spawn_link on another node),
+// with an argument of up to MaxArgLen bytes, and gets the Line of the
+// device the task runs under. The task is linked to a device of the
+// caller's in any mode before it runs: the node asked makes the device,
+// tells the caller of its end whatever the mode, makes the half of the
+// link in which the task watches the caller's device (Notify) on its own
+// side, answers, and only then starts the task under Manage; the caller
+// makes the half in which its device watches the task (Monitor) when the
+// answer arrives, before it handles anything the node sent after. A task
+// that ends at once is therefore still reported, with its own fault.
+// Spawn fails with ErrUnknownKind, ErrUnknownNode (beside ctx's cause),
+// ErrArgTooLarge, or ErrUnreachable if the node is closing or lost before
+// it answers. The tasks a node started this way are its own: Close kills
+// them and waits for them.
+//
 // # Security
 //
 // Nobody outside the cluster gets in: a node admits only clients and
@@ -64,11 +95,12 @@
 // credentials (Config.Users, Config.Password); running without any takes
 // Config.Insecure, and logs a warning. Every member is trusted as Erlang
 // trusts a node that knows the cookie: it may look up, link to, shut down
-// and kill any device other nodes may name. But no node speaks for
-// another: a frame about a device is acted on only when it comes from that
-// device's node, in its session; a Down about another node's device, a
-// Shutdown, Kill or Watch in the name of one, or an answer to a lookup sent
-// to another node is dropped and counted (Stats.Forged). A shutdown or kill
+// and kill any device other nodes may name, and start any task kind they
+// registered. But no node speaks for another: a frame about a device is
+// acted on only when it comes from that device's node, in its session; a
+// Down about another node's device (or about a node itself), a Shutdown,
+// Kill, Watch or Spawn in the name of one, or an answer to a lookup or a
+// spawn sent to another node is dropped and counted (Stats.Forged). A shutdown or kill
 // asked here on behalf of a device of a third node therefore reaches its
 // target as a request from no device. SECURITY.md, at the root of the
 // repository, states the threat model, the rules per frame, how to deploy

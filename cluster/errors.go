@@ -8,7 +8,9 @@ import (
 )
 
 var (
-	// ErrClosed reports an operation on a Node that has been closed.
+	// ErrClosed reports an operation on a Node that has been closed. It is
+	// also the reason in the faults (UnreachableError) and NodeEvents of
+	// the sessions that Close ended.
 	ErrClosed = errors.New("cluster: node closed")
 
 	// ErrNoDevice reports a device that its node does not know (any more):

@@ -16,7 +16,8 @@ import (
 // rules, per kind:
 //
 //   - Down: Source, the device that disconnected, must be a device of the
-//     sender. The Fault it carries may name other nodes' devices (a cascade's
+//     sender, and not the sender itself (nodeSeq): a node line fires only
+//     when the session ends, never on the node's word. The Fault it carries may name other nodes' devices (a cascade's
 //     Device and Root): that is the history of a chain, told by the sender
 //     about its own device.
 //   - Shutdown, Kill, Watch: Source, the asking device, must be zero or a
@@ -30,6 +31,12 @@ import (
 //     proxies). Nothing is believed on the sender's word: the receiving
 //     node watches Source through Source's own node, which alone reports
 //     its end.
+//   - Spawn: Source, the parent to link the new task to, must be a device
+//     of the sender: a node starts tasks linked to its own devices only.
+//   - SpawnReply: Source, the device started, must be zero or a device of
+//     the sender; it is accepted only from the node incarnation asked, for
+//     a Spawn still waiting (onSpawnReply), and dropped otherwise. A reply
+//     whose Spawn gave up waiting is answered with a Kill of the device.
 //   - Lookup: carries no device.
 //
 // Target, where a kind has one, is a sequence number on the receiving node,
@@ -42,13 +49,20 @@ func forgery(f *wire.Frame) string {
 		if f.Source.Node != f.From {
 			return "down of a device of another node"
 		}
+		if f.Source.Seq == nodeSeq {
+			return "down of a node line"
+		}
 	case wire.KindShutdown, wire.KindKill, wire.KindWatch:
 		if !f.Source.IsZero() && f.Source.Node != f.From {
 			return "source is a device of another node"
 		}
-	case wire.KindLookupReply:
+	case wire.KindLookupReply, wire.KindSpawnReply:
 		if !f.Source.IsZero() && f.Source.Node != f.From {
 			return "answer is a device of another node"
+		}
+	case wire.KindSpawn:
+		if f.Source.Node != f.From {
+			return "parent is a device of another node"
 		}
 	}
 	return ""

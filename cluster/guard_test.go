@@ -43,6 +43,15 @@ func TestForgery(t *testing.T) {
 		{wire.KindLink, receiver, false},
 		{wire.KindUnlink, other, false},
 		{wire.KindLookup, wire.Device{}, false},
+		{wire.KindDown, wire.Device{Node: from, Seq: nodeSeq}, true}, // the node itself
+		{wire.KindSpawn, own, false},
+		{wire.KindSpawn, other, true},
+		{wire.KindSpawn, receiver, true},
+		{wire.KindSpawn, oldSelf, true},
+		{wire.KindSpawnReply, wire.Device{}, false},
+		{wire.KindSpawnReply, own, false},
+		{wire.KindSpawnReply, other, true},
+		{wire.KindSpawnReply, receiver, true},
 	}
 	for _, tt := range tests {
 		f := &wire.Frame{Kind: tt.kind, From: from, To: receiver.Node, Target: 1, Source: tt.source}

@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster/internal/transport"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
 	"github.com/backplane-go/backplane/internal/bridge"
 )
@@ -56,6 +58,10 @@ func (h *handler) Receive(f *wire.Frame) {
 		n.onLookup(f)
 	case wire.KindLookupReply:
 		n.onLookupReply(f)
+	case wire.KindSpawn:
+		n.onSpawn(f)
+	case wire.KindSpawnReply:
+		n.onSpawnReply(f)
 	}
 }
 
@@ -82,13 +88,22 @@ func (n *Node) onLookupReply(f *wire.Frame) {
 // until Down. It runs on the handler's goroutine, and takes the lock only
 // for a new session.
 func (n *Node) heardFrom(node wire.Node) {
-	if n.heard[node.Name] == node.Inc {
+	old, ok := n.heard[node.Name]
+	if ok && old == node.Inc {
 		return
 	}
 	n.heard[node.Name] = node.Inc
 	n.mu.Lock()
 	n.live[node.Name] = node.Inc
 	n.mu.Unlock()
+	if ok {
+		// The transport ends a session before it hands over frames of a
+		// later incarnation; should that ever not hold, the old one is
+		// still told gone, once: its Down then finds it forgotten.
+		prev := backplane.NodeID{Name: node.Name, Incarnation: old}
+		n.events.push(NodeEvent{Node: prev, Reason: &UnreachableError{Node: prev, Reason: transport.ErrPeerRestarted}})
+	}
+	n.events.push(NodeEvent{Node: nodeID(node), Up: true})
 }
 
 // inSession reports whether some incarnation of the node called name has
@@ -109,6 +124,9 @@ func (h *handler) Down(node wire.Node, reason error) {
 		return // Start failed
 	}
 	peerID := nodeID(node)
+	if errors.Is(reason, transport.ErrClosed) {
+		reason = ErrClosed // this node's Close ended the session
+	}
 	var gone []*backplane.Device
 	n.mu.Lock()
 	for id, p := range n.proxies {
@@ -119,12 +137,14 @@ func (h *handler) Down(node wire.Node, reason error) {
 	}
 	p := n.peers[node]
 	delete(n.peers, node)
+	n.failSpawnsLocked(node, func() error { return &UnreachableError{Node: peerID, Reason: reason} })
 	if n.live[node.Name] == node.Inc {
 		delete(n.live, node.Name)
 	}
 	n.mu.Unlock()
-	if n.heard[node.Name] == node.Inc {
+	if inc, ok := n.heard[node.Name]; ok && inc == node.Inc {
 		delete(n.heard, node.Name)
+		n.events.push(NodeEvent{Node: peerID, Reason: &UnreachableError{Node: peerID, Reason: reason}})
 	}
 	if p != nil {
 		_ = p.watch.Disconnect(nil)

@@ -37,6 +37,9 @@ type Node struct {
 	names   map[string]backplane.Line                // Register
 	peers   map[wire.Node]*peer                      // per live session
 	lookups map[uint64]*lookup
+	kinds   map[string]Task                // RegisterKind
+	spawns  map[uint64]*spawnReq           // Spawns waiting for an answer
+	tasks   map[*backplane.Device]struct{} // tasks started here for Spawn, running
 	nextRef uint64
 	live    map[string]uint64 // peers heard from in a session still live: name -> incarnation
 
@@ -45,6 +48,7 @@ type Node struct {
 	heard  map[string]uint64
 	forged atomic.Uint64 // frames dropped by the handler: see forgery
 
+	events    *events // Config.OnNode; nil if none
 	heartbeat time.Duration
 	started   chan struct{} // closed once tr, self and id are set
 	log       *slog.Logger  // nil: no logging
@@ -90,6 +94,7 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{
 		exportsDev: backplane.New(bridge.Owned(), backplane.WithName("cluster exports")),
 		heartbeat:  cfg.Heartbeat,
+		events:     newEvents(cfg.OnNode),
 		started:    make(chan struct{}),
 		log:        cfg.Logger,
 		proxies:    make(map[backplane.DeviceID]*backplane.Device),
@@ -97,6 +102,9 @@ func Start(cfg Config) (*Node, error) {
 		names:      make(map[string]backplane.Line),
 		peers:      make(map[wire.Node]*peer),
 		lookups:    make(map[uint64]*lookup),
+		kinds:      make(map[string]Task),
+		spawns:     make(map[uint64]*spawnReq),
+		tasks:      make(map[*backplane.Device]struct{}),
 		live:       make(map[string]uint64),
 		heard:      make(map[string]uint64),
 	}
@@ -115,6 +123,13 @@ func Start(cfg Config) (*Node, error) {
 	close(n.started) // the transport's callbacks may run from now on
 	n.wg.Add(1)
 	go n.forgetExports()
+	if n.events != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.events.run()
+		}()
+	}
 	return n, nil
 }
 
@@ -137,8 +152,11 @@ func (n *Node) ClientURL() string { return n.tr.ClientURL() }
 func (n *Node) RouteURL() string { return n.tr.RouteURL() }
 
 // Close leaves the cluster: every session ends, every edge to a remote
-// device fires with FaultUnreachable, and the node's goroutines and
-// embedded server stop. Local devices are untouched. Close is idempotent.
+// device fires with FaultUnreachable, the tasks started here for Spawn are
+// killed (with ErrClosed as the reason), and the node's goroutines and
+// embedded server stop. Close waits for those tasks to return: a task must
+// return when its context ends. Other local devices are untouched. Close
+// is idempotent.
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closed {
@@ -146,7 +164,15 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	n.failSpawnsLocked(wire.Node{}, func() error { return ErrClosed })
+	var tasks []*backplane.Device
+	for d := range n.tasks {
+		tasks = append(tasks, d)
+	}
 	n.mu.Unlock()
+	for _, d := range tasks {
+		_ = d.Line().Kill(backplane.DeviceID{}, ErrClosed)
+	}
 	err := n.tr.Close() // reports Down for every session: proxies and peers go
 	n.mu.Lock()
 	proxies := n.proxies
@@ -165,6 +191,7 @@ func (n *Node) Close() error {
 		_ = p.watch.Disconnect(nil)
 	}
 	_ = n.exportsDev.Disconnect(nil)
+	n.events.close() // after the transport's last Down
 	n.wg.Wait()
 	return err
 }
@@ -209,6 +236,18 @@ func (n *Node) lineTo(id backplane.DeviceID, name string) (backplane.Line, error
 // the device's node to watch it) if there is none. name, if known, is the
 // name the device is registered under on its node.
 func (n *Node) proxy(id backplane.DeviceID, name string) (*backplane.Device, error) {
+	return n.proxyWith(id, name, true)
+}
+
+// proxyWatched returns a new proxy for the remote device id, which its node
+// already watches for this one (a task it started for Spawn).
+func (n *Node) proxyWatched(id backplane.DeviceID, name string) (*backplane.Device, error) {
+	return n.proxyWith(id, name, false)
+}
+
+// proxyWith is proxy; watch says whether to ask the device's node to watch
+// it.
+func (n *Node) proxyWith(id backplane.DeviceID, name string, watch bool) (*backplane.Device, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -218,14 +257,28 @@ func (n *Node) proxy(id backplane.DeviceID, name string) (*backplane.Device, err
 		n.mu.Unlock()
 		return p, nil
 	}
-	p, err := bridge.NewProxy(id, (*remote)(n), backplane.WithName(name))
+	isNode := id.Seq() == nodeSeq
+	var p *backplane.Device
+	var err error
+	if isNode {
+		p, err = newNodeLine(id, name)
+	} else {
+		p, err = bridge.NewProxy(id, (*remote)(n), backplane.WithName(name))
+	}
 	if err != nil {
 		n.mu.Unlock()
 		return nil, err
 	}
 	n.proxies[id] = p
 	n.mu.Unlock()
-	if err := n.send(&wire.Frame{Kind: wire.KindWatch, To: wireNode(id.Node()), Target: id.Seq()}); err != nil {
+	switch {
+	case isNode:
+		err = n.pingNode(wireNode(id.Node()))
+	case !watch:
+	default:
+		err = n.send(&wire.Frame{Kind: wire.KindWatch, To: wireNode(id.Node()), Target: id.Seq()})
+	}
+	if err != nil {
 		n.downProxy(id, p, unreachable(id.Node(), err))
 	}
 	return p, nil

@@ -38,7 +38,8 @@ const (
 // procTimeout is the detection time of the nodes in these tests.
 const procTimeout = time.Second
 
-// nodeMain is a node process. Commands, one per line:
+// nodeMain is a node process. It offers the task kind "wait" (Spawn), a
+// task that waits for its context. Commands, one per line:
 //
 //	dev NAME              a managed device registered as NAME; its end is reported
 //	fail NAME             NAME's task returns an error
@@ -72,6 +73,14 @@ func nodeMain() {
 		Secret:    os.Getenv(envSecret),
 		Heartbeat: procTimeout / 10,
 		Timeout:   procTimeout,
+	})
+	if err != nil {
+		fmt.Println("fatal", err)
+		os.Exit(1)
+	}
+	err = n.RegisterKind("wait", func(ctx context.Context, _ []byte) error {
+		<-ctx.Done()
+		return nil
 	})
 	if err != nil {
 		fmt.Println("fatal", err)

@@ -27,7 +27,7 @@ type Stats struct {
 	// an answer to a stale stream) dropped because their budget was spent.
 	Throttled uint64
 
-	Proxies  int // remote devices with a local proxy now
+	Proxies  int // remote devices (and node lines) with a local proxy now
 	Exported int // local devices other nodes may name now
 	Peers    int // peers watching local devices now
 }

@@ -52,6 +52,14 @@ func Decode(b []byte) (*Frame, error) {
 	if m&fieldFault != 0 {
 		f.Fault = d.fault(true)
 	}
+	if m&fieldArg != 0 {
+		if s := d.bytes(MaxArgLen, "Arg"); s != nil {
+			f.Arg = append([]byte(nil), s...)
+		}
+	}
+	if m&fieldMode != 0 {
+		f.Mode = d.byte()
+	}
 	if d.err != nil {
 		return nil, d.err
 	}

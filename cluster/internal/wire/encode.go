@@ -51,6 +51,13 @@ func appendFrame(b []byte, f *Frame, m field) []byte {
 	if m&fieldFault != 0 {
 		b = appendFault(b, f.Fault)
 	}
+	if m&fieldArg != 0 {
+		b = binary.AppendUvarint(b, uint64(len(f.Arg)))
+		b = append(b, f.Arg...)
+	}
+	if m&fieldMode != 0 {
+		b = append(b, f.Mode)
+	}
 	return b
 }
 

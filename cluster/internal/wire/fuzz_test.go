@@ -19,6 +19,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("BP"))
 	f.Add([]byte{'B', 'P', 2, 1, 0})
 	f.Add([]byte{'B', 'P', Version, byte(KindHello), 0xff})
+	f.Add([]byte{'B', 'P', Version, byte(KindSpawn), 0xc0})
+	f.Add([]byte{'B', 'P', Version, byte(KindSpawnReply), 0x16})
 	f.Add([]byte{'B', 'P', Version, byte(KindBye), byte(fieldReason), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := Decode(b)

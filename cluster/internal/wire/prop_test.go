@@ -73,7 +73,7 @@ func (g gen) fault(cascade bool) *Fault {
 }
 
 func (g gen) frame() *Frame {
-	k := Kind(1 + g.r.IntN(int(KindLookupReply)))
+	k := Kind(1 + g.r.IntN(int(KindSpawnReply)))
 	r := rules[k]
 	f := &Frame{Kind: k, From: g.node(), To: g.node(), Epoch: g.maybe(), Seq: g.maybe(), Ack: g.maybe()}
 	if r.anyInc && g.r.IntN(2) == 0 {
@@ -99,6 +99,20 @@ func (g gen) frame() *Frame {
 	}
 	if want(fieldFault) {
 		f.Fault = g.fault(true)
+	}
+	if want(fieldArg) {
+		f.Arg = g.bytes(500)
+	}
+	if want(fieldMode) {
+		f.Mode = uint8(1 + g.r.IntN(3))
+	}
+	if k == KindSpawnReply {
+		// Exactly one of Source and Reason.
+		if f.Source.IsZero() && f.Reason == "" {
+			f.Reason = "refused"
+		} else if !f.Source.IsZero() && f.Reason != "" {
+			f.Reason = ""
+		}
 	}
 	return f
 }

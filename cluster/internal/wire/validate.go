@@ -12,11 +12,13 @@ const (
 	fieldName
 	fieldReason
 	fieldFault
+	fieldArg
+	fieldMode
 
 	fieldsKnown = 1<<iota - 1
 )
 
-var fieldNames = [...]string{"Target", "Source", "Ref", "Name", "Reason", "Fault"}
+var fieldNames = [...]string{"Target", "Source", "Ref", "Name", "Reason", "Fault", "Arg", "Mode"}
 
 // String names the first field in the set, for error messages.
 func (m field) String() string {
@@ -35,6 +37,9 @@ const (
 
 	faultFlagsKnown = faultText | faultStack
 )
+
+// modeBoth is the largest link mode: Monitor (1) and Notify (2).
+const modeBoth = 3
 
 // rule is what a kind of frame may carry.
 type rule struct {
@@ -55,6 +60,8 @@ var rules = [...]rule{
 	KindLookup:      {allowed: fieldRef | fieldName, required: fieldRef | fieldName, anyInc: true},
 	KindLookupReply: {allowed: fieldRef | fieldSource, required: fieldRef},
 	KindUnlink:      {allowed: fieldTarget | fieldSource, required: fieldTarget | fieldSource},
+	KindSpawn:       {allowed: fieldRef | fieldName | fieldSource | fieldMode | fieldArg, required: fieldRef | fieldName | fieldSource | fieldMode},
+	KindSpawnReply:  {allowed: fieldRef | fieldSource | fieldReason, required: fieldRef},
 }
 
 // present returns the presence mask of f: the optional fields that are not
@@ -78,6 +85,12 @@ func (f *Frame) present() field {
 	}
 	if f.Fault != nil {
 		m |= fieldFault
+	}
+	if len(f.Arg) != 0 {
+		m |= fieldArg
+	}
+	if f.Mode != 0 {
+		m |= fieldMode
 	}
 	return m
 }
@@ -112,6 +125,18 @@ func validate(f *Frame) (field, error) {
 	}
 	if len(f.Reason) > MaxTextLen {
 		return 0, fmt.Errorf("%w: Reason is %d bytes, over %d", ErrTooLarge, len(f.Reason), MaxTextLen)
+	}
+	if len(f.Arg) > MaxArgLen {
+		return 0, fmt.Errorf("%w: Arg is %d bytes, over %d", ErrTooLarge, len(f.Arg), MaxArgLen)
+	}
+	if f.Mode > modeBoth {
+		return 0, fmt.Errorf("%w: link mode %d", ErrMalformed, f.Mode)
+	}
+	if f.Kind == KindSpawnReply && m&(fieldSource|fieldReason) == fieldSource|fieldReason {
+		return 0, fmt.Errorf("%w: %v frame with both Source and Reason", ErrMalformed, f.Kind)
+	}
+	if f.Kind == KindSpawnReply && m&(fieldSource|fieldReason) == 0 {
+		return 0, fmt.Errorf("%w: %v frame without Source or Reason", ErrMalformed, f.Kind)
 	}
 	if f.Fault != nil {
 		if err := checkFault(f.Fault, true); err != nil {

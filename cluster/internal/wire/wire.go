@@ -21,8 +21,10 @@
 //	        string   Name    if mask&0x08
 //	        string   Reason  if mask&0x10
 //	        fault    Fault   if mask&0x20
+//	        bytes    Arg     if mask&0x40
+//	        1 byte   Mode    if mask&0x80
 //
-// The other mask bits must be zero. A field is present exactly when it is
+// No mask bit is left for another field: a new one takes a new Version. A field is present exactly when it is
 // not zero (0, "", the zero Device, a nil Fault), so a present field never
 // holds a zero value. The frame ends after its last field: there are no
 // trailing bytes.
@@ -32,6 +34,7 @@
 //	uvarint  an unsigned integer as encoding/binary writes it, in its
 //	         shortest form (overlong encodings are rejected)
 //	string   uvarint length, then that many bytes
+//	bytes    as string, of 1..MaxArgLen bytes
 //	node     string Name (1..MaxNameLen bytes), uvarint Inc
 //	device   node Node, uvarint Seq (Inc and Seq not 0)
 //	fault    1 byte Kind (1..6), 1 byte flags, then
@@ -68,6 +71,8 @@ const (
 	MaxTextLen = 64 << 10
 	// MaxStackLen is the longest Fault.Stack, in bytes.
 	MaxStackLen = 64 << 10
+	// MaxArgLen is the longest Frame.Arg, in bytes.
+	MaxArgLen = 512 << 10
 )
 
 // magic opens every frame.
@@ -156,6 +161,15 @@ const (
 	// KindUnlink undoes a KindLink: device Target (a seq on To) stops
 	// watching device Source. Target and Source are required.
 	KindUnlink
+	// KindSpawn asks To to start a task of the kind registered there
+	// under Name, linked to device Source (on From) in Mode, seen from
+	// Source. Ref, Name (1..MaxNameLen bytes), Source and Mode are
+	// required; Arg, the task's argument, is optional.
+	KindSpawn
+	// KindSpawnReply answers the KindSpawn with the same Ref: Source is
+	// the device started (on From), or Reason says why none was. Ref is
+	// required, and exactly one of Source and Reason.
+	KindSpawnReply
 )
 
 var kindNames = [...]string{
@@ -170,6 +184,8 @@ var kindNames = [...]string{
 	KindLookup:      "lookup",
 	KindLookupReply: "lookup-reply",
 	KindUnlink:      "unlink",
+	KindSpawn:       "spawn",
+	KindSpawnReply:  "spawn-reply",
 }
 
 // String returns the kind's lower-case name, e.g. "lookup-reply".
@@ -180,7 +196,7 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
-func (k Kind) valid() bool { return k >= KindHello && k <= KindUnlink }
+func (k Kind) valid() bool { return k >= KindHello && k <= KindSpawnReply }
 
 // Frame is one message between nodes. Which of the fields after Ack a
 // frame carries depends on its Kind; see the Kind constants.
@@ -202,12 +218,19 @@ type Frame struct {
 	Source Device
 	// Fault is why Source disconnected, nil if it did so cleanly.
 	Fault *Fault
-	// Ref matches a KindLookupReply to its KindLookup.
+	// Ref matches a reply to its request (KindLookup, KindSpawn).
 	Ref uint64
-	// Name is a registered name, for KindLookup.
+	// Name is a registered name, for KindLookup, or a task kind, for
+	// KindSpawn.
 	Name string
 	// Reason is a human-readable explanation, at most MaxTextLen bytes.
 	Reason string
+	// Arg is a task's argument, for KindSpawn, at most MaxArgLen bytes.
+	// An empty Arg is not encoded, so it decodes as nil.
+	Arg []byte
+	// Mode is a link mode, for KindSpawn: 1 (Monitor), 2 (Notify) or 3
+	// (both), as backplane.LinkMode.
+	Mode uint8
 }
 
 // Fault mirrors a backplane.Fault on the wire. Kind holds a

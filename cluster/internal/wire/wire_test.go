@@ -84,6 +84,17 @@ func validFrames() []frameCase {
 		{"lookup to unknown incarnation", with(KindLookup, func(f *Frame) { f.To.Inc = 0; f.Ref = 1; f.Name = strings.Repeat("n", MaxNameLen) })},
 		{"lookup reply found", with(KindLookupReply, func(f *Frame) { f.Ref = 77; f.Source = devA })},
 		{"lookup reply not found", with(KindLookupReply, func(f *Frame) { f.Ref = 77 })},
+		{"spawn", with(KindSpawn, func(f *Frame) { f.Ref = 5; f.Name = "worker"; f.Source = devA; f.Mode = 1 })},
+		{"spawn with arg", with(KindSpawn, func(f *Frame) { f.Ref = 5; f.Name = "worker"; f.Source = devA; f.Mode = 3; f.Arg = []byte("job 7") })},
+		{"spawn max arg", with(KindSpawn, func(f *Frame) {
+			f.Ref = 5
+			f.Name = "w"
+			f.Source = devA
+			f.Mode = 2
+			f.Arg = bytes.Repeat([]byte("a"), MaxArgLen)
+		})},
+		{"spawn reply started", with(KindSpawnReply, func(f *Frame) { f.Ref = 5; f.Source = devA })},
+		{"spawn reply refused", with(KindSpawnReply, func(f *Frame) { f.Ref = 5; f.Reason = "unknown kind" })},
 		{"max sizes", with(KindKill, func(f *Frame) {
 			f.From.Name = strings.Repeat("f", MaxNameLen)
 			f.To.Name = strings.Repeat("t", MaxNameLen)
@@ -191,6 +202,24 @@ func invalidFrames() []invalidCase {
 	return []invalidCase{
 		{name: "kind 0", want: ErrMalformed, f: with(0, func(*Frame) {})},
 		{name: "kind 11", want: ErrMalformed, f: with(KindLookupReply+1, func(*Frame) {})},
+		{name: "kind 14", want: ErrMalformed, f: with(KindSpawnReply+1, func(*Frame) {})},
+		{name: "spawn without ref", want: ErrMalformed, f: with(KindSpawn, func(f *Frame) { f.Name = "w"; f.Source = devA; f.Mode = 1 })},
+		{name: "spawn without name", want: ErrMalformed, f: with(KindSpawn, func(f *Frame) { f.Ref = 1; f.Source = devA; f.Mode = 1 })},
+		{name: "spawn without source", want: ErrMalformed, f: with(KindSpawn, func(f *Frame) { f.Ref = 1; f.Name = "w"; f.Mode = 1 })},
+		{name: "spawn without mode", want: ErrMalformed, f: with(KindSpawn, func(f *Frame) { f.Ref = 1; f.Name = "w"; f.Source = devA })},
+		{name: "spawn mode 4", want: ErrMalformed, f: with(KindSpawn, func(f *Frame) { f.Ref = 1; f.Name = "w"; f.Source = devA; f.Mode = 4 })},
+		{name: "spawn arg too long", want: ErrTooLarge, f: with(KindSpawn, func(f *Frame) {
+			f.Ref = 1
+			f.Name = "w"
+			f.Source = devA
+			f.Mode = 1
+			f.Arg = make([]byte, MaxArgLen+1)
+		})},
+		{name: "spawn with target", want: ErrMalformed, f: with(KindSpawn, func(f *Frame) { f.Ref = 1; f.Name = "w"; f.Source = devA; f.Mode = 1; f.Target = 1 })},
+		{name: "spawn reply empty", want: ErrMalformed, f: with(KindSpawnReply, func(f *Frame) { f.Ref = 1 })},
+		{name: "spawn reply both", want: ErrMalformed, f: with(KindSpawnReply, func(f *Frame) { f.Ref = 1; f.Source = devA; f.Reason = "x" })},
+		{name: "spawn reply with arg", want: ErrMalformed, f: with(KindSpawnReply, func(f *Frame) { f.Ref = 1; f.Source = devA; f.Arg = []byte("x") })},
+		{name: "lookup with mode", want: ErrMalformed, f: with(KindLookup, func(f *Frame) { f.Ref = 1; f.Name = "db"; f.Mode = 1 })},
 		{name: "from without name", want: ErrMalformed, f: with(KindHello, func(f *Frame) { f.From.Name = "" })},
 		{name: "from without incarnation", want: ErrMalformed, f: with(KindHello, func(f *Frame) { f.From.Inc = 0 })},
 		{name: "from name too long", want: ErrTooLarge, f: with(KindHello, func(f *Frame) { f.From.Name = long })},
@@ -303,8 +332,9 @@ func TestDecodeInvalid(t *testing.T) {
 		{"too large", append(append([]byte(nil), hello...), make([]byte, MaxFrameSize)...), ErrTooLarge},
 		{"no kind", []byte{'B', 'P', Version}, ErrMalformed},
 		{"unknown kind", e.raw('B', 'P', Version, 200, 0).node(nodeA).node(nodeB).u(0).u(0).u(0), ErrMalformed},
-		{"unknown mask bit", e.hdr(KindHello, 0x40), ErrMalformed},
-		{"unknown mask bit 7", e.hdr(KindHello, 0x80), ErrMalformed},
+		{"arg bit without arg", e.hdr(KindHello, fieldArg), ErrMalformed},
+		{"mode bit without mode", e.hdr(KindHello, fieldMode), ErrMalformed},
+		{"hello with a mode", e.hdr(KindHello, fieldMode).raw(1), ErrMalformed},
 		{"trailing byte", append(append([]byte(nil), hello...), 0), ErrMalformed},
 		{"overlong varint", e.raw('B', 'P', Version, byte(KindHello), 0).node(nodeA).node(nodeB).raw(0x80, 0x00).u(0).u(0), ErrMalformed},
 		{"overlong zero-padded varint", e.raw('B', 'P', Version, byte(KindHello), 0).node(nodeA).node(nodeB).raw(0x85, 0x80, 0x00).u(0).u(0), ErrMalformed},
@@ -318,6 +348,11 @@ func TestDecodeInvalid(t *testing.T) {
 		{"ref present but zero", e.hdr(KindLookupReply, fieldRef).u(0), ErrMalformed},
 		{"source present but zero", e.hdr(KindLookupReply, fieldRef|fieldSource).dev(Device{}).u(1), ErrMalformed},
 		{"name present but empty", e.hdr(KindLookup, fieldRef|fieldName).u(1).s(""), ErrMalformed},
+		{"mode present but zero", e.hdr(KindSpawn, fieldSource|fieldRef|fieldName|fieldMode).dev(devA).u(1).s("w").raw(0), ErrMalformed},
+		{"mode 4", e.hdr(KindSpawn, fieldSource|fieldRef|fieldName|fieldMode).dev(devA).u(1).s("w").raw(4), ErrMalformed},
+		{"arg present but empty", e.hdr(KindSpawn, fieldSource|fieldRef|fieldName|fieldArg|fieldMode).dev(devA).u(1).s("w").s("").raw(1), ErrMalformed},
+		{"hostile arg length", e.hdr(KindSpawn, fieldSource|fieldRef|fieldName|fieldArg|fieldMode).dev(devA).u(1).s("w").u(1 << 40), ErrTooLarge},
+		{"arg past end", e.hdr(KindSpawn, fieldSource|fieldRef|fieldName|fieldArg|fieldMode).dev(devA).u(1).s("w").u(10).raw('x'), ErrMalformed},
 		{"reason present but empty", e.hdr(KindBye, fieldReason).s(""), ErrMalformed},
 		{"hostile reason length", e.hdr(KindBye, fieldReason).u(^uint64(0)), ErrTooLarge},
 		{"reason past end", e.hdr(KindBye, fieldReason).u(MaxTextLen).raw('x'), ErrMalformed},
@@ -365,7 +400,7 @@ func TestTruncated(t *testing.T) {
 
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{
-		KindHello: "hello", KindLink: "link", KindLookupReply: "lookup-reply", KindUnlink: "unlink", 0: "Kind(0)", 12: "Kind(12)",
+		KindHello: "hello", KindLink: "link", KindLookupReply: "lookup-reply", KindUnlink: "unlink", KindSpawn: "spawn", KindSpawnReply: "spawn-reply", 0: "Kind(0)", 14: "Kind(14)",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", uint8(k), got, want)
