@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Device is the owned presence of one task on the backplane. Create one with
@@ -20,22 +21,49 @@ import (
 // are told with a Fault of kind FaultDrop. Call Drop (typically deferred) to
 // make that happen at once; otherwise the garbage collector does it
 // eventually, when the *Device becomes unreachable. Lines do not keep a
-// Device from being dropped. That safety net is a finalizer on the *Device
-// (see New), so do not set one of your own with runtime.SetFinalizer, which
-// would panic; runtime.AddCleanup on it is fine.
+// Device from being dropped. That safety net is a finalizer on the *Device,
+// set the first time the device is exposed: when a Line to it is handed
+// out (Line, or the *Device passed to a Link or Spawn in which it is
+// watched), when it links itself in a mode in which it is watched (Notify,
+// Peer), when PartManage or Watch gives a task its context (LineOf), or at
+// New if an event hook is installed. Until then nobody but the holder of
+// the handle can observe the device, so nobody could observe its drop: a
+// device that is forgotten unexposed is not dropped, and its memory goes
+// with its handle, except that a forgotten device that watches others
+// stays in their link tables until they disconnect. Do not set a finalizer
+// of your own on a *Device with runtime.SetFinalizer: it would make the
+// safety net panic; runtime.AddCleanup on it is fine.
 //
 // The zero Device and a nil *Device are not usable: every method returns
 // ErrInvalid (or a zero value) rather than panicking.
 //
-// Cost: an idle device is about 180 bytes (BENCHMARKS.md), and New costs a
-// few hundred nanoseconds, 40% of which is the garbage collector's
-// safety net (Group.Spawn and supervisors leave it out for the devices they
-// run and disconnect themselves). The device runs no goroutine of its own. Linking,
-// unlinking and delivering a notification each take one or two short
-// critical sections and allocate nothing in the common case.
+// Cost: an idle device is 144 bytes in two allocations, plus the safety
+// net's record in the runtime once it is exposed (BENCHMARKS.md), and New
+// costs about a hundred nanoseconds. Setting the safety net at the first
+// exposure and removing it at the disconnect cost about as much again
+// (Group.Spawn and supervisors leave it out for the devices they run and
+// disconnect themselves). The device runs no goroutine of its own.
+// Linking, unlinking and delivering a notification each take one or two
+// short critical sections and allocate nothing in the common case.
 type Device struct {
-	d *device
+	d   *device
+	net atomic.Uint32 // the safety net's state: netIdle, netArmed or netOff
 }
+
+// The states of a handle's safety net (Device.net). A handle starts idle:
+// its device has no finalizer yet, because nobody but the handle's holder
+// can observe it, and whoever holds the handle can drop it. The net is
+// armed (the finalizer set) the first time the device can be observed by
+// anyone else: when the handle hands out a Line (Line, Link and the *Device
+// passed as a Linkable), when a task that may outlive the device's
+// disconnect gets its context (PartManage, Watch), or at creation when an
+// event hook is installed. It is off once the device is down through the
+// handle, and for devices that never have one (Owned devices, proxies).
+const (
+	netIdle  uint32 = iota // no finalizer yet; armed on first exposure
+	netArmed               // the finalizer is set (or being set)
+	netOff                 // no finalizer will ever be set
+)
 
 // device is the shared state behind a Device handle and its Lines. Its
 // layout is packed by hand: it is the per-device memory cost, and 128 bytes
@@ -49,7 +77,7 @@ type device struct {
 	state devState // guarded by mu, like everything below but n, kind and name
 	kind  devKind  // fixed at creation
 	ready bool     // sig.ready exists: someone may be waiting for a message
-	net   bool     // the handle has the safety net, a finalizer; fixed at creation
+	net   bool     // the handle may have the safety net, a finalizer (Device.net); fixed at creation
 	spare bool     // task is an Owned device's first task context, made with it and unused
 	pass  bool     // made WithPanicPassThrough: a task's panic is re-raised; fixed at creation
 	gone  bool     // a task's panic is passing through (pass): its goroutine is crashing
@@ -201,30 +229,51 @@ func newDevice(c config) *Device {
 		d, h = &o.d, &o.h
 		h.d = d
 		d.task, d.spare = &o.t, true
+		h.net.Store(netOff)
 	} else {
 		d = new(device)
 		h = &Device{d: d}
 		d.net = true
 	}
 	d.n, d.name, d.pass = nextSeq(), c.name, c.pass
-	if !c.owned {
-		// The safety net of rule 13: if the handle becomes unreachable while
-		// the device is connected, its watchers are told it was dropped. It
-		// is a finalizer on the handle rather than runtime.AddCleanup, which
-		// allocates two more objects (a box for its argument and a closure):
-		// with it, creating and dropping devices was 10 to 15% slower and
-		// each device 32 bytes larger. The caveats of finalizers do not bite
-		// here: the handle is a one-word object of the package's own, never
-		// reused, and the collection more it lives (the finalizer gets it
-		// back) costs 8 bytes. The finalizer is removed when the device goes
-		// down through the handle, which keeps the runtime's per-span list of
-		// finalizers short when devices come and go quickly.
-		runtime.SetFinalizer(h, (*Device).finalize)
-	}
 	if hk := hooks.Load(); hk != nil {
+		h.armNet() // the hooks get a Line to the device
 		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}
 	return h
+}
+
+// armNet sets the safety net of rule 13 on the handle, once, if the
+// device has one and it is not yet set: from now on, if the handle becomes
+// unreachable while the device is connected, its watchers are told it was
+// dropped. Until then the net is not needed: a device that has handed out
+// no Line has no watchers and nobody who can wait for its end, so the only
+// one who could observe its drop is the holder of the handle. It is called
+// on every exposure, so the common case (armed, or off) is one atomic load.
+//
+// The net is a finalizer on the handle rather than runtime.AddCleanup,
+// which allocates two more objects (a box for its argument and a closure):
+// with it, creating and dropping devices was 10 to 15% slower and each
+// device 32 bytes larger. The caveats of finalizers do not bite here: the
+// handle is a small object of the package's own, never reused, and the
+// collection more it lives (the finalizer gets it back) costs 16 bytes.
+// The finalizer is removed when the device goes down through the handle
+// (stopNet), which keeps the runtime's per-span list of finalizers short
+// when devices come and go quickly.
+func (h *Device) armNet() {
+	if h.net.Load() != netIdle {
+		return
+	}
+	if h.d == nil || !h.d.net {
+		h.net.Store(netOff)
+		return
+	}
+	if h.net.CompareAndSwap(netIdle, netArmed) {
+		// A concurrent stopNet may find netArmed before the finalizer is
+		// set and clear nothing: the finalizer then finds the device down
+		// and does nothing.
+		runtime.SetFinalizer(h, (*Device).finalize)
+	}
 }
 
 // ID returns the device's ID; the zero DeviceID for a nil or zero Device.
@@ -246,7 +295,23 @@ func (h *Device) Name() string {
 // Line returns a Line to the device: a cheap, copyable, non-owning reference
 // that others can use to link to it and to request its shutdown. For a nil
 // or zero Device it returns the zero Line. It never allocates.
+//
+// Handing out the first Line arms the device's safety net (see Device); the
+// first call costs that, a few hundred nanoseconds, and every later call an
+// atomic load.
 func (h *Device) Line() Line {
+	if h == nil {
+		return Line{}
+	}
+	if h.net.Load() == netIdle {
+		h.armNet()
+	}
+	return Line{d: h.d}
+}
+
+// line returns the device's Line without arming the safety net, for the
+// handle's own calls that hand nothing out.
+func (h *Device) line() Line {
 	if h == nil {
 		return Line{}
 	}
@@ -254,11 +319,11 @@ func (h *Device) Line() Line {
 }
 
 // Alive reports whether the device is still connected.
-func (h *Device) Alive() bool { return h.Line().Alive() }
+func (h *Device) Alive() bool { return h.line().Alive() }
 
 // Done returns a channel that is closed when the device disconnects. For a
 // nil or zero Device it returns a closed channel.
-func (h *Device) Done() <-chan struct{} { return h.Line().Done() }
+func (h *Device) Done() <-chan struct{} { return h.line().Done() }
 
 // Fault returns why the device disconnected: nil while it is connected and
 // after a clean disconnect, and otherwise the *Fault it disconnected with,
@@ -298,7 +363,10 @@ func (h *Device) fault() *Fault {
 // exactly one notification per direction watched, unless it is unlinked.
 // It does not block beyond two short critical sections.
 func (h *Device) Link(other Linkable, mode LinkMode) error {
-	return h.Line().Link(other, mode)
+	if mode&Notify != 0 && h != nil && h.net.Load() == netIdle {
+		h.armNet() // other watches this device
+	}
+	return h.line().Link(other, mode)
 }
 
 // Unlink removes the given directions of the link between the device and
@@ -306,7 +374,7 @@ func (h *Device) Link(other Linkable, mode LinkMode) error {
 // notification for the removed directions will be enqueued. Unlinking a link
 // that does not exist is a no-op that returns false and no error.
 func (h *Device) Unlink(other Linkable, mode LinkMode) (bool, error) {
-	return h.Line().unlink(other, mode, false)
+	return h.line().unlink(other, mode, false)
 }
 
 // UnlinkFlush is Unlink that also removes, from this device's inbox, a
@@ -318,7 +386,7 @@ func (h *Device) Unlink(other Linkable, mode LinkMode) (bool, error) {
 // returns, no Disconnected from other for the removed directions is in the
 // inbox or will be enqueued.
 func (h *Device) UnlinkFlush(other Linkable, mode LinkMode) (bool, error) {
-	return h.Line().unlink(other, mode, true)
+	return h.line().unlink(other, mode, true)
 }
 
 // Disconnect disconnects the device: cleanly if err is nil, otherwise with a
@@ -371,7 +439,7 @@ func (h *Device) finalize() { h.d.disconnect(dropFault, nil) }
 // Owned devices and proxies have none (and are not objects of their own,
 // which SetFinalizer would refuse).
 func (h *Device) stopNet() {
-	if h.d.net {
+	if h.net.Load() != netOff && h.net.Swap(netOff) == netArmed {
 		runtime.SetFinalizer(h, nil)
 	}
 }

@@ -275,3 +275,95 @@ func TestGC_UserCleanupBesideSafetyNet(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// The safety net is armed lazily, the first time anyone but the handle's
+// holder can observe the device (see Device). Each test below exposes a
+// device in one way only and forgets it: the exposure must have armed the
+// net, or the device is never dropped.
+
+// gcAwaitDone runs the collector until done is closed.
+func gcAwaitDone(t *testing.T, done <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(gcDeadline)
+	for round := 1; ; round++ {
+		runtime.GC()
+		select {
+		case <-done:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not dropped after %d collections (%v)", round, gcDeadline)
+		}
+	}
+}
+
+// gcAbandonExposed makes a device, lets expose expose it once, and forgets
+// it, returning only its ID.
+//
+//go:noinline
+func gcAbandonExposed(expose func(d *backplane.Device)) backplane.DeviceID {
+	d := backplane.New()
+	expose(d)
+	return d.ID()
+}
+
+func TestGC_LazyNetArmedByEachExposure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// link exposes d to w, or is nil for the cases that wait on Done.
+		link func(w, d *backplane.Device) error
+	}{
+		{"watcher links the *Device", func(w, d *backplane.Device) error { return w.Link(d, backplane.Monitor) }},
+		{"watcher is a peer of the *Device", func(w, d *backplane.Device) error { return w.Link(d, backplane.Peer) }},
+		{"device links itself Notify", func(w, d *backplane.Device) error { return d.Link(w, backplane.Notify) }},
+		{"device links itself Peer", func(w, d *backplane.Device) error { return d.Link(w, backplane.Peer) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := backplane.New()
+			defer w.Drop()
+			id := gcAbandonExposed(func(d *backplane.Device) {
+				if err := tc.link(w, d); err != nil {
+					t.Fatal(err)
+				}
+			})
+			gcWantDrop(t, gcAwait(t, w), id)
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		expose func(d *backplane.Device, out chan<- backplane.Line)
+	}{
+		{"a Line", func(d *backplane.Device, out chan<- backplane.Line) { out <- d.Line() }},
+		{"LineOf in Watch", func(d *backplane.Device, out chan<- backplane.Line) {
+			_, err := backplane.Watch(context.Background(), d, func(ctx context.Context) (int, error) {
+				l, _ := backplane.LineOf(ctx)
+				out <- l
+				return 0, nil
+			})
+			if err != nil {
+				panic(err)
+			}
+		}},
+		{"LineOf in PartManage", func(d *backplane.Device, out chan<- backplane.Line) {
+			err := d.PartManage(context.Background(), func(ctx context.Context) error {
+				l, _ := backplane.LineOf(ctx)
+				out <- l
+				return nil
+			})
+			if err != nil {
+				panic(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := make(chan backplane.Line, 1)
+			gcAbandonExposed(func(d *backplane.Device) { tc.expose(d, out) })
+			l := <-out
+			gcAwaitDone(t, l.Done())
+			if l.Alive() {
+				t.Fatal("the dropped device is still alive")
+			}
+		})
+	}
+}

@@ -39,7 +39,7 @@ func (g *Group) Spawn(ctx context.Context, parent Linkable, mode LinkMode, task 
 	c := configure(opts)
 	c.owned = true // this goroutine holds d until Manage has disconnected it
 	d := newDevice(c)
-	if err := lineOf(parent).Link(d, mode); err != nil {
+	if err := lineWatched(parent, mode&Notify != 0).Link(d, mode); err != nil {
 		d.d.disconnect(nil, nil) // never linked, never ran: nobody to tell
 		return Line{}, err
 	}

@@ -1,6 +1,7 @@
 package backplane
 
 import (
+	"context"
 	"testing"
 	"unsafe"
 )
@@ -15,5 +16,62 @@ func TestDeviceLayout(t *testing.T) {
 	}
 	if got := unsafe.Offsetof(device{}.slot) + unsafe.Sizeof(Message{}); got > 64 {
 		t.Errorf("the first inbox slot ends at byte %d, want it in the first 64", got)
+	}
+}
+
+// TestSafetyNetLazy guards what makes create_destroy cheap (BENCHMARKS.md,
+// "Performance round 2"): a device that is made and dropped without being
+// exposed never gets the safety net's finalizer, a device is two
+// allocations, and the handle stays one small object.
+func TestSafetyNetLazy(t *testing.T) {
+	if got := unsafe.Sizeof(Device{}); got != 16 {
+		t.Errorf("the handle is %d bytes, want 16", got)
+	}
+	h, w := New(), New()
+	defer w.Drop()
+	if err := h.Link(w, Monitor); err != nil { // h watches w: w is exposed, h is not
+		t.Fatal(err)
+	}
+	if got := h.net.Load(); got != netIdle {
+		t.Errorf("a device that only watches has net state %d, want idle", got)
+	}
+	if got := w.net.Load(); got != netArmed {
+		t.Errorf("a watched device has net state %d, want armed", got)
+	}
+	h.Drop()
+	if got := h.net.Load(); got != netOff {
+		t.Errorf("a dropped device has net state %d, want off", got)
+	}
+	_ = h.Line() // a Line to a dropped device arms nothing
+	if got := h.net.Load(); got != netOff {
+		t.Errorf("a Line to a dropped device set net state %d, want off", got)
+	}
+	// Through a Line, and as a Group's parent, the same holds.
+	a, b, c := New(), New(), New()
+	if err := b.Line().Link(a, Notify); err != nil { // a watches b
+		t.Fatal(err)
+	}
+	var g Group
+	ctx := context.Background()
+	if _, err := g.Spawn(ctx, a, Monitor, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Spawn(ctx, c, Peer, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.net.Load(); got != netIdle {
+		t.Errorf("a device that only watches (Line, Group) has net state %d, want idle", got)
+	}
+	if got := c.net.Load(); got != netArmed {
+		t.Errorf("a Group's parent watched by its task has net state %d, want armed", got)
+	}
+	a.Drop()
+	b.Drop()
+	c.Drop()
+	if n := testing.AllocsPerRun(100, func() { New().Drop() }); n != 2 {
+		t.Errorf("New and Drop make %v allocations, want 2", n)
 	}
 }

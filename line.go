@@ -92,7 +92,7 @@ func (l Line) Done() <-chan struct{} {
 // Link links l's device to other in the given mode, seen from l's device:
 // see Device.Link, which it is.
 func (l Line) Link(other Linkable, mode LinkMode) error {
-	o := lineOf(other)
+	o := lineWatched(other, mode&Monitor != 0)
 	a, b := l.d, o.d
 	if a == nil || b == nil {
 		return &LinkError{Op: "link", From: l.ID(), To: o.ID(), Err: ErrInvalid}
@@ -254,6 +254,17 @@ func lineOf(other Linkable) Line {
 		return Line{}
 	}
 	return other.Line()
+}
+
+// lineWatched is lineOf for a link in which other is watched or not. A
+// *Device that only watches is not exposed by the link (nobody can observe
+// its end through it), so its safety net is not armed for it (see
+// Device.net).
+func lineWatched(other Linkable, watched bool) Line {
+	if h, ok := other.(*Device); ok && !watched {
+		return h.line()
+	}
+	return lineOf(other)
 }
 
 // lockPair locks two distinct devices in ID order, so that any two

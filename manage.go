@@ -66,6 +66,11 @@ func (h *Device) manage(ctx context.Context, task func(context.Context) error, p
 	if ctx == nil || task == nil {
 		return &DeviceError{Op: "manage", Device: d.id(), Err: ErrNilArg}
 	}
+	if part && h.net.Load() == netIdle {
+		// The device may outlive the task, which can hand out its Line
+		// (LineOf). Manage needs no net: the device is down when it returns.
+		h.armNet()
+	}
 	d.mu.Lock()
 	if err := d.startLocked("manage"); err != nil {
 		d.mu.Unlock()

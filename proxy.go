@@ -40,6 +40,7 @@ func newProxy(id DeviceID, r transport, opts ...Option) (*Device, error) {
 	d.n, d.kind, d.name = nextSeq(), kindProxy, c.name
 	d.sig = &signals{proxy: &proxy{id: id, remote: r}}
 	o.h.d = d
+	o.h.net.Store(netOff)
 	if hk := hooks.Load(); hk != nil {
 		emit(hk, EventCreated, d, DeviceID{}, 0, nil)
 	}

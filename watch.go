@@ -39,6 +39,9 @@ func Watch[T any](ctx context.Context, h *Device, f func(context.Context) (T, er
 	if ctx == nil || f == nil {
 		return w, &DeviceError{Op: "watch", Device: d.id(), Err: ErrNilArg}
 	}
+	if h.net.Load() == netIdle {
+		h.armNet() // f can hand out the device's Line (LineOf)
+	}
 	d.mu.Lock()
 	if err := d.startLocked("watch"); err != nil {
 		d.mu.Unlock()
