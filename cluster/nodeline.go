@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster/internal/transport"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
 	"github.com/backplane-go/backplane/internal/bridge"
 )
@@ -51,7 +52,7 @@ var ErrNodeLine = errors.New("cluster: a node line stands for a node, not a devi
 // or malformed name or this node's own, and with ErrClosed after Close.
 func (n *Node) NodeLine(ctx context.Context, node backplane.NodeID) (backplane.Line, error) {
 	switch {
-	case !validNodeName(node.Name):
+	case !transport.ValidName(node.Name):
 		return backplane.Line{}, fmt.Errorf("cluster: node line to %q: %w: not a node name", node.Name, backplane.ErrInvalid)
 	case node.Name == n.self.Name:
 		return backplane.Line{}, fmt.Errorf("cluster: node line to %v: %w: this node", node, backplane.ErrInvalid)
@@ -113,19 +114,4 @@ func (nodeRemote) Unwatch(backplane.DeviceID, backplane.Line) error      { retur
 func (nodeRemote) Shutdown(backplane.DeviceID, backplane.DeviceID) error { return ErrNodeLine }
 func (nodeRemote) Kill(backplane.DeviceID, backplane.DeviceID, error) error {
 	return ErrNodeLine
-}
-
-// validNodeName reports whether s is a valid node name (Config.Name).
-func validNodeName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster/internal/transport"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
 	"github.com/backplane-go/backplane/internal/bridge"
 )
@@ -128,7 +129,7 @@ func (n *Node) Spawn(ctx context.Context, node, kind string, arg []byte, parent 
 		pl = parent.Line()
 	}
 	switch {
-	case !validNodeName(node):
+	case !transport.ValidName(node):
 		return errf(fmt.Errorf("%w: not a node name", backplane.ErrInvalid))
 	case !validKind(kind):
 		return errf(ErrUnknownKind)

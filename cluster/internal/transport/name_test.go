@@ -16,8 +16,8 @@ func TestValidName(t *testing.T) {
 		strings.Repeat("x", 64), strings.Repeat("x", 65),
 		"has space", "slash/", "star*", "gt>", "tab\t", "é", "nul\x00",
 	} {
-		if got, want := validName(s), nameRule.MatchString(s); got != want {
-			t.Errorf("validName(%q) = %v; the rule says %v", s, got, want)
+		if got, want := ValidName(s), nameRule.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v; the rule says %v", s, got, want)
 		}
 	}
 }
@@ -27,8 +27,8 @@ func FuzzValidName(f *testing.F) {
 	f.Add("bad name")
 	f.Add(strings.Repeat("y", 64))
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validName(s), nameRule.MatchString(s); got != want {
-			t.Errorf("validName(%q) = %v; the rule says %v", s, got, want)
+		if got, want := ValidName(s), nameRule.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v; the rule says %v", s, got, want)
 		}
 	})
 }

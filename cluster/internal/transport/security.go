@@ -25,7 +25,7 @@ const secretBytes = 32
 func (t *Transport) secure() error {
 	c := &t.cfg
 	for name := range c.Users {
-		if !validName(name) {
+		if !ValidName(name) {
 			return fmt.Errorf("%w: Users: node name %q", ErrInvalid, name)
 		}
 	}

@@ -158,7 +158,7 @@ func (t *Transport) Send(f *wire.Frame) error {
 	if f == nil || isSessionKind(f.Kind) {
 		return fmt.Errorf("%w: frame kind", ErrInvalid)
 	}
-	if !validName(f.To.Name) || f.To.Name == t.self.Name {
+	if !ValidName(f.To.Name) || f.To.Name == t.self.Name {
 		return fmt.Errorf("%w: destination %v", ErrInvalid, f.To)
 	}
 	t.mu.Lock()

@@ -211,11 +211,11 @@ type Stats struct {
 	SessionsDown uint64
 }
 
-// validName reports whether s is a valid node or cluster name: 1 to 64
+// ValidName reports whether s is a valid node or cluster name: 1 to 64
 // ASCII letters, digits, '.', '_' or '-'. It is checked for every frame
 // sent, so it is a loop over bytes rather than a regular expression (which
 // took 40% of Send).
-func validName(s string) bool {
+func ValidName(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
@@ -319,13 +319,13 @@ func newTransport(cfg Config, h Handler) (*Transport, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil Handler", ErrInvalid)
 	}
-	if !validName(cfg.Name) {
+	if !ValidName(cfg.Name) {
 		return nil, fmt.Errorf("%w: node name %q", ErrInvalid, cfg.Name)
 	}
 	if cfg.Cluster == "" {
 		cfg.Cluster = DefaultCluster
 	}
-	if !validName(cfg.Cluster) || strings.HasPrefix(cfg.Cluster, ".") || strings.HasSuffix(cfg.Cluster, ".") || strings.Contains(cfg.Cluster, "..") {
+	if !ValidName(cfg.Cluster) || strings.HasPrefix(cfg.Cluster, ".") || strings.HasSuffix(cfg.Cluster, ".") || strings.Contains(cfg.Cluster, "..") {
 		return nil, fmt.Errorf("%w: cluster %q", ErrInvalid, cfg.Cluster)
 	}
 	if cfg.Listen == "" {
