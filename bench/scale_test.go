@@ -35,6 +35,14 @@ type scalePhases struct {
 	gcs                      uint32
 }
 
+// add adds one op's phases: created from t0 to t1, cascaded from t1b to
+// t2 (t1b after the GC count is read), collected from t2 to t3.
+func (p *scalePhases) add(t0, t1, t1b, t2, t3 time.Time) {
+	p.create += t1.Sub(t0)
+	p.cascade += t2.Sub(t1b)
+	p.collect += t3.Sub(t2)
+}
+
 func (p *scalePhases) report(b *testing.B, n int) {
 	units := float64(b.N) * float64(n)
 	b.ReportMetric(float64(p.create.Nanoseconds())/units, "create-ns/device")
@@ -83,9 +91,7 @@ func scaleBackplane(b *testing.B, n int) {
 		root.Drop()
 		runtime.GC()
 		t3 := time.Now()
-		p.create += t1.Sub(t0)
-		p.cascade += t2.Sub(t1b)
-		p.collect += t3.Sub(t2)
+		p.add(t0, t1, t1b, t2, t3)
 	}
 	p.report(b, n)
 }
@@ -122,9 +128,7 @@ func scalePlain(b *testing.B, n int) {
 		wg.Wait()
 		runtime.GC()
 		t3 := time.Now()
-		p.create += t1.Sub(t0)
-		p.cascade += t2.Sub(t1b)
-		p.collect += t3.Sub(t2)
+		p.add(t0, t1, t1b, t2, t3)
 	}
 	p.report(b, n)
 }
