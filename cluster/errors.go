@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/backplane-go/backplane"
 )
@@ -59,7 +60,7 @@ func (e *UnreachableError) Error() string {
 	if errors.Is(e.Reason, ErrNoDevice) {
 		return fmt.Sprintf("cluster: no such device on node %v", e.Node)
 	}
-	return fmt.Sprintf("cluster: node %v unreachable: %v", e.Node, e.Reason)
+	return fmt.Sprintf("cluster: node %v unreachable: %s", e.Node, unprefix(e.Reason))
 }
 
 // Unwrap returns ErrUnreachable and the reason, so that errors.Is matches
@@ -76,3 +77,36 @@ type RemoteError struct {
 
 // Error returns the remote error's message.
 func (e *RemoteError) Error() string { return e.Text }
+
+// prefix starts the message of every error of this package, once.
+const prefix = "cluster: "
+
+// errorf is fmt.Errorf for the errors of this package that wrap others:
+// format starts with prefix, and an error among args whose message starts
+// with it too (a sentinel of this package, or an error that wraps one)
+// appears without it, so that the message names the package once. The
+// error still wraps what it was given: errors.Is and errors.As see the
+// same chain.
+func errorf(format string, args ...any) error {
+	for i, a := range args {
+		if err, ok := a.(error); ok && err != nil && strings.HasPrefix(err.Error(), prefix) {
+			args[i] = &unprefixed{err: err}
+		}
+	}
+	return fmt.Errorf(format, args...)
+}
+
+// unprefixed is an error of this package, wrapped by another whose
+// message names the package already: its message drops the prefix.
+type unprefixed struct{ err error }
+
+func (e *unprefixed) Error() string { return unprefix(e.err) }
+func (e *unprefixed) Unwrap() error { return e.err }
+
+// unprefix returns err's message without a leading prefix.
+func unprefix(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), prefix)
+}

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -88,7 +87,7 @@ type lookupReply struct {
 // unless Config.Insecure, and when NATS refuses the node's credentials.
 func Start(cfg Config) (*Node, error) {
 	if cfg.Name == "" {
-		return nil, fmt.Errorf("cluster: start: %w", errors.New("empty node name"))
+		return nil, errorf("cluster: start: %w", errors.New("empty node name"))
 	}
 	cfg = cfg.withDefaults()
 	n := &Node{
@@ -113,9 +112,9 @@ func Start(cfg Config) (*Node, error) {
 		close(n.started)
 		_ = n.exportsDev.Disconnect(nil)
 		if errors.Is(err, transport.ErrInsecure) {
-			return nil, fmt.Errorf("cluster: start %q: %w: %w", cfg.Name, ErrInsecure, err)
+			return nil, errorf("cluster: start %q: %w: %w", cfg.Name, ErrInsecure, err)
 		}
-		return nil, fmt.Errorf("cluster: start %q: %w", cfg.Name, err)
+		return nil, errorf("cluster: start %q: %w", cfg.Name, err)
 	}
 	n.tr = tr
 	n.self = tr.Self()
@@ -209,14 +208,14 @@ func (n *Node) Close() error {
 // fails with ErrLocalID otherwise. It fails with ErrClosed after Close.
 func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 	if id.IsZero() {
-		return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, backplane.ErrInvalid)
+		return backplane.Line{}, errorf("cluster: line to %v: %w", id, backplane.ErrInvalid)
 	}
 	if !bridge.IsRemote(id) || id.Node() == n.id {
 		n.mu.Lock()
 		e, ok := n.exports[id.Seq()]
 		n.mu.Unlock()
 		if !ok {
-			return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, ErrLocalID)
+			return backplane.Line{}, errorf("cluster: line to %v: %w", id, ErrLocalID)
 		}
 		return e.line, nil
 	}
@@ -227,7 +226,7 @@ func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 func (n *Node) lineTo(id backplane.DeviceID, name string) (backplane.Line, error) {
 	p, err := n.proxy(id, name)
 	if err != nil {
-		return backplane.Line{}, fmt.Errorf("cluster: line to %v: %w", id, err)
+		return backplane.Line{}, errorf("cluster: line to %v: %w", id, err)
 	}
 	return p.Line(), nil
 }
@@ -352,19 +351,19 @@ func (n *Node) Register(name string, l backplane.Linkable) error {
 	}
 	switch {
 	case name == "" || len(name) > wire.MaxNameLen:
-		return fmt.Errorf("cluster: register %q: invalid name", name)
+		return errorf("cluster: register %q: invalid name", name)
 	case line.IsZero():
-		return fmt.Errorf("cluster: register %q: %w", name, backplane.ErrInvalid)
+		return errorf("cluster: register %q: %w", name, backplane.ErrInvalid)
 	case bridge.IsProxy(line):
-		return fmt.Errorf("cluster: register %q: %v is a remote device", name, line.ID())
+		return errorf("cluster: register %q: %v is a remote device", name, line.ID())
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if old, ok := n.names[name]; ok && old != line {
-		return fmt.Errorf("cluster: register %q: taken by %v", name, old.ID())
+		return errorf("cluster: register %q: taken by %v", name, old.ID())
 	}
 	if err := n.exportLocked(line); err != nil {
-		return fmt.Errorf("cluster: register %q: %w", name, err)
+		return errorf("cluster: register %q: %w", name, err)
 	}
 	if _, ok := n.names[name]; !ok {
 		e := n.exports[line.ID().Seq()]
@@ -400,25 +399,25 @@ func (n *Node) Unregister(name string) {
 // until ctx ends; it asks again every Config.Heartbeat meanwhile.
 func (n *Node) Lookup(ctx context.Context, node, name string) (backplane.Line, error) {
 	if name == "" || len(name) > wire.MaxNameLen || name[0] == 0 {
-		return backplane.Line{}, fmt.Errorf("cluster: lookup %q on %s: %w", name, node, ErrNotFound)
+		return backplane.Line{}, errorf("cluster: lookup %q on %s: %w", name, node, ErrNotFound)
 	}
 	if node == n.self.Name {
 		n.mu.Lock()
 		l, ok := n.names[name]
 		n.mu.Unlock()
 		if !ok {
-			return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
+			return backplane.Line{}, errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
 		}
 		return l, nil
 	}
 	r, err := n.ask(ctx, wire.Node{Name: node}, name)
 	switch {
 	case err != nil && ctx.Err() != nil && !n.inSession(node):
-		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w (never heard from): %w", name, node, ErrUnknownNode, err)
+		return backplane.Line{}, errorf("cluster: lookup %s on %s: %w (never heard from): %w", name, node, ErrUnknownNode, err)
 	case err != nil:
-		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, err)
+		return backplane.Line{}, errorf("cluster: lookup %s on %s: %w", name, node, err)
 	case r.IsZero():
-		return backplane.Line{}, fmt.Errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
+		return backplane.Line{}, errorf("cluster: lookup %s on %s: %w", name, node, ErrNotFound)
 	}
 	id := n.deviceID(r)
 	if !bridge.IsRemote(id) {
@@ -436,7 +435,7 @@ func (n *Node) Ping(ctx context.Context, node backplane.NodeID) error {
 		return nil
 	}
 	if _, err := n.ask(ctx, wireNode(node), pingName); err != nil {
-		return fmt.Errorf("cluster: ping %v: %w", node, err)
+		return errorf("cluster: ping %v: %w", node, err)
 	}
 	return nil
 }

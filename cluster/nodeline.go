@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster/internal/transport"
@@ -53,9 +52,9 @@ var ErrNodeLine = errors.New("cluster: a node line stands for a node, not a devi
 func (n *Node) NodeLine(ctx context.Context, node backplane.NodeID) (backplane.Line, error) {
 	switch {
 	case !transport.ValidName(node.Name):
-		return backplane.Line{}, fmt.Errorf("cluster: node line to %q: %w: not a node name", node.Name, backplane.ErrInvalid)
+		return backplane.Line{}, errorf("cluster: node line to %q: %w: not a node name", node.Name, backplane.ErrInvalid)
 	case node.Name == n.self.Name:
-		return backplane.Line{}, fmt.Errorf("cluster: node line to %v: %w: this node", node, backplane.ErrInvalid)
+		return backplane.Line{}, errorf("cluster: node line to %v: %w: this node", node, backplane.ErrInvalid)
 	}
 	if node.Incarnation == 0 {
 		n.mu.Lock()
@@ -67,21 +66,21 @@ func (n *Node) NodeLine(ctx context.Context, node backplane.NodeID) (backplane.L
 			r, err := n.ask(ctx, wire.Node{Name: node.Name}, pingName)
 			switch {
 			case err != nil && ctx.Err() != nil && !n.inSession(node.Name):
-				return backplane.Line{}, fmt.Errorf("cluster: node line to %s: %w (never heard from): %w", node.Name, ErrUnknownNode, err)
+				return backplane.Line{}, errorf("cluster: node line to %s: %w (never heard from): %w", node.Name, ErrUnknownNode, err)
 			case err != nil:
-				return backplane.Line{}, fmt.Errorf("cluster: node line to %s: %w", node.Name, err)
+				return backplane.Line{}, errorf("cluster: node line to %s: %w", node.Name, err)
 			}
 			node = nodeID(r.Node)
 		}
 	}
 	p, err := n.proxy(bridge.RemoteID(node, nodeSeq), "node "+node.Name)
 	if err != nil {
-		return backplane.Line{}, fmt.Errorf("cluster: node line to %v: %w", node, err)
+		return backplane.Line{}, errorf("cluster: node line to %v: %w", node, err)
 	}
 	if !p.Alive() {
 		// Known gone: say why now, rather than hand out a Line that every
 		// link fails on with ErrLinkDown.
-		return backplane.Line{}, fmt.Errorf("cluster: node line to %v: %w", node, p.Fault())
+		return backplane.Line{}, errorf("cluster: node line to %v: %w", node, p.Fault())
 	}
 	return p.Line(), nil
 }

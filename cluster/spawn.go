@@ -53,8 +53,8 @@ type spawnReq struct {
 }
 
 type spawnReply struct {
-	line backplane.Line
-	err  error
+	dev *backplane.Device // the proxy of the task's device
+	err error
 }
 
 // RegisterKind makes task startable by other nodes under the name kind
@@ -64,17 +64,17 @@ type spawnReply struct {
 func (n *Node) RegisterKind(kind string, task Task) error {
 	switch {
 	case !validKind(kind):
-		return fmt.Errorf("cluster: register kind %q: %w: not a kind name", kind, backplane.ErrInvalid)
+		return errorf("cluster: register kind %q: %w: not a kind name", kind, backplane.ErrInvalid)
 	case task == nil:
-		return fmt.Errorf("cluster: register kind %q: %w", kind, backplane.ErrNilArg)
+		return errorf("cluster: register kind %q: %w", kind, backplane.ErrNilArg)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
 	case n.closed:
-		return fmt.Errorf("cluster: register kind %q: %w", kind, ErrClosed)
+		return errorf("cluster: register kind %q: %w", kind, ErrClosed)
 	case n.kinds[kind] != nil:
-		return fmt.Errorf("cluster: register kind %q: already registered", kind)
+		return errorf("cluster: register kind %q: already registered", kind)
 	}
 	n.kinds[kind] = task
 	return nil
@@ -121,8 +121,18 @@ func validKind(kind string) bool {
 // disconnects first (the task is then killed, or never started), and
 // ErrClosed after Close. The argument is copied.
 func (n *Node) Spawn(ctx context.Context, node, kind string, arg []byte, parent backplane.Linkable, mode backplane.LinkMode) (backplane.Line, error) {
-	errf := func(err error) (backplane.Line, error) {
-		return backplane.Line{}, fmt.Errorf("cluster: spawn %s on %s: %w", clip(kind, 64), node, err)
+	d, err := n.spawn(ctx, node, kind, arg, parent, mode)
+	if err != nil {
+		return backplane.Line{}, err
+	}
+	return d.Line(), nil
+}
+
+// spawn is Spawn, returning the task's device (its proxy, for another
+// node), whose Fault says how the task ended once it is Done.
+func (n *Node) spawn(ctx context.Context, node, kind string, arg []byte, parent backplane.Linkable, mode backplane.LinkMode) (*backplane.Device, error) {
+	errf := func(err error) (*backplane.Device, error) {
+		return nil, errorf("cluster: spawn %s on %s: %w", clip(kind, 64), node, err)
 	}
 	var pl backplane.Line
 	if parent != nil {
@@ -145,11 +155,11 @@ func (n *Node) Spawn(ctx context.Context, node, kind string, arg []byte, parent 
 		return errf(fmt.Errorf("parent %v: %w", pl.ID(), backplane.ErrLinkDown))
 	}
 	if node == n.self.Name {
-		l, err := n.spawnHere(kind, arg, pl, mode)
+		d, err := n.spawnHere(kind, arg, pl, mode)
 		if err != nil {
 			return errf(err)
 		}
-		return l, nil
+		return d, nil
 	}
 	to, err := n.incarnation(ctx, node)
 	if err != nil {
@@ -195,7 +205,7 @@ func (n *Node) Spawn(ctx context.Context, node, kind string, arg []byte, parent 
 		if r.err != nil {
 			return errf(r.err)
 		}
-		return r.line, nil
+		return r.dev, nil
 	case <-ctx.Done():
 	}
 	n.mu.Lock()
@@ -207,7 +217,7 @@ func (n *Node) Spawn(ctx context.Context, node, kind string, arg []byte, parent 
 		if r.err != nil {
 			return errf(r.err)
 		}
-		return r.line, nil
+		return r.dev, nil
 	}
 	// A late answer finds no one waiting, and kills the task it started.
 	return errf(context.Cause(ctx))
@@ -232,26 +242,27 @@ func (n *Node) incarnation(ctx context.Context, name string) (wire.Node, error) 
 	return r.Node, nil
 }
 
-// spawnHere is Spawn on this node.
-func (n *Node) spawnHere(kind string, arg []byte, parent backplane.Line, mode backplane.LinkMode) (backplane.Line, error) {
+// spawnHere is Spawn on this node. The device it returns is the task's
+// own, run by the node.
+func (n *Node) spawnHere(kind string, arg []byte, parent backplane.Line, mode backplane.LinkMode) (*backplane.Device, error) {
 	n.mu.Lock()
 	task, closed := n.kinds[kind], n.closed
 	n.mu.Unlock()
 	switch {
 	case closed:
-		return backplane.Line{}, ErrClosed
+		return nil, ErrClosed
 	case task == nil:
-		return backplane.Line{}, ErrUnknownKind
+		return nil, ErrUnknownKind
 	}
 	d := backplane.New(bridge.Owned(), backplane.WithName(kind))
 	if err := parent.Link(d, mode); err != nil {
 		_ = d.Disconnect(nil) // never linked, never ran: nobody to tell
-		return backplane.Line{}, err
+		return nil, err
 	}
 	if !n.run(d, task, append([]byte(nil), arg...)) {
-		return backplane.Line{}, ErrClosed
+		return nil, ErrClosed
 	}
-	return d.Line(), nil
+	return d, nil
 }
 
 // run starts task under d, in a goroutine of the node's, unless the node
@@ -375,7 +386,7 @@ func (n *Node) onSpawnReply(f *wire.Frame) {
 			return
 		}
 	}
-	s.c <- spawnReply{line: p.Line()}
+	s.c <- spawnReply{dev: p}
 }
 
 // spawnRefused is the error of a Spawn that node refused for reason.
