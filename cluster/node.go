@@ -41,6 +41,7 @@ type Node struct {
 	tasks   map[*backplane.Device]struct{} // tasks started here for Spawn, running
 	nextRef uint64
 	live    map[string]uint64 // peers heard from in a session still live: name -> incarnation
+	placed  map[string]int    // remote children running, by the node they were placed on (RemoteChild)
 
 	// heard is live as the handler knows it; only the handler's goroutine
 	// uses it, so that a frame costs no lock to keep live up to date.
@@ -49,6 +50,7 @@ type Node struct {
 
 	events    *events // Config.OnNode; nil if none
 	heartbeat time.Duration
+	timeout   time.Duration // Config.Timeout
 	started   chan struct{} // closed once tr, self and id are set
 	log       *slog.Logger  // nil: no logging
 }
@@ -93,6 +95,7 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{
 		exportsDev: backplane.New(bridge.Owned(), backplane.WithName("cluster exports")),
 		heartbeat:  cfg.Heartbeat,
+		timeout:    cfg.Timeout,
 		events:     newEvents(cfg.OnNode),
 		started:    make(chan struct{}),
 		log:        cfg.Logger,
@@ -105,6 +108,7 @@ func Start(cfg Config) (*Node, error) {
 		spawns:     make(map[uint64]*spawnReq),
 		tasks:      make(map[*backplane.Device]struct{}),
 		live:       make(map[string]uint64),
+		placed:     make(map[string]int),
 		heard:      make(map[string]uint64),
 	}
 	tr, err := transport.Start(cfg.transport(), (*handler)(n))

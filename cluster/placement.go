@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrNoNode reports that a Placement found no node to start a remote child
+// on (see RemoteChild): it had no candidates, or none could be used. A
+// start that fails with it is a failed start for the supervisor, as any
+// other.
+var ErrNoNode = errors.New("cluster: no node to place the child on")
+
+// Placement chooses the node that a remote child is started on (see
+// RemoteChild). It is called before every start and restart of the child,
+// on the supervisor's behalf, with the node that starts the child and a
+// context that ends at RemoteSpec.StartTimeout; it must return by then.
+// It returns a node name, this node's own included (the child then runs
+// here). An error, or an empty name, makes the start fail; a Placement
+// that finds no node should return an error wrapping ErrNoNode.
+//
+// A Placement may be shared by several children and supervisors, and so
+// called concurrently: the ones of this package are safe for that.
+type Placement func(ctx context.Context, n *Node) (string, error)
+
+// Fixed places every start on the node called node, whether it is up or
+// not: while it is down, the starts fail (and count against the
+// supervisor's intensity), which makes the supervisor give up unless the
+// node comes back soon. Use it for a service that must run on one machine.
+func Fixed(node string) Placement {
+	return func(context.Context, *Node) (string, error) { return node, nil }
+}
+
+// RoundRobin places each start on the next of nodes in turn, skipping the
+// nodes that are not up: it picks the first, from the one after the last
+// it chose, that is in a live session with the node that asks (it has
+// heard from it within Config.Timeout). If none is, it picks the next in
+// turn, whose start then fails if it does not answer. A node lost is so
+// skipped by the restart that follows its loss, since its session has
+// ended by then. With no nodes, it fails with ErrNoNode. It is safe for
+// concurrent use; children that share one RoundRobin share its turn.
+func RoundRobin(nodes ...string) Placement {
+	nodes = append([]string(nil), nodes...)
+	var (
+		mu   sync.Mutex
+		next int
+	)
+	return func(_ context.Context, n *Node) (string, error) {
+		if len(nodes) == 0 {
+			return "", errorf("cluster: round robin: %w: no nodes given", ErrNoNode)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		pick := next % len(nodes)
+		for i := range nodes {
+			j := (next + i) % len(nodes)
+			if n.up(nodes[j]) {
+				pick = j
+				break
+			}
+		}
+		next = pick + 1
+		return nodes[pick], nil
+	}
+}
+
+// Load returns a load figure of node, as seen from n: the lower, the
+// better a place for one more child. LeastLoaded compares them.
+type Load func(ctx context.Context, n *Node, node string) (float64, error)
+
+// PlacedChildren is the Load of the remote children that n itself has
+// placed on node and that still run there (RemoteChild): it needs no
+// round trip, but does not count what other nodes placed there, nor
+// anything else that runs there. For a cluster-wide figure, give
+// LeastLoaded a Load of your own, for example a Lookup of a device that
+// each node registers and a task kind that reports its load.
+func PlacedChildren(_ context.Context, n *Node, node string) (float64, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return float64(n.placed[node]), nil
+}
+
+// LeastLoaded places each start on the node of nodes with the lowest load,
+// the first in the list among equals. It considers only the nodes that
+// are up (as RoundRobin does), or all of them if none is, and skips the
+// nodes whose load fails; if every load fails, or nodes is empty, it fails
+// with ErrNoNode (wrapping the loads' errors). It calls load once per
+// node considered, one after the other, each with the start's context.
+func LeastLoaded(load Load, nodes ...string) Placement {
+	nodes = append([]string(nil), nodes...)
+	return func(ctx context.Context, n *Node) (string, error) {
+		if load == nil {
+			return "", errorf("cluster: least loaded: %w: nil Load", ErrNoNode)
+		}
+		cands := make([]string, 0, len(nodes))
+		for _, node := range nodes {
+			if n.up(node) {
+				cands = append(cands, node)
+			}
+		}
+		if len(cands) == 0 {
+			cands = nodes
+		}
+		best, bestLoad := "", 0.0
+		var errs []error
+		for _, node := range cands {
+			l, err := load(ctx, n, node)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if best == "" || l < bestLoad {
+				best, bestLoad = node, l
+			}
+		}
+		switch {
+		case best != "":
+			return best, nil
+		case len(errs) == 0:
+			return "", errorf("cluster: least loaded: %w: no nodes given", ErrNoNode)
+		}
+		return "", errorf("cluster: least loaded: %w: %w", ErrNoNode, errors.Join(errs...))
+	}
+}
+
+// up reports whether the node called name is this one, or in a live
+// session with it.
+func (n *Node) up(name string) bool {
+	return name == n.self.Name || n.inSession(name)
+}
+
+// addPlaced counts a remote child started on node (delta 1) or ended there
+// (-1), for PlacedChildren.
+func (n *Node) addPlaced(node string, delta int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.placed[node] += delta; n.placed[node] <= 0 {
+		delete(n.placed, node)
+	}
+}
