@@ -95,6 +95,7 @@ func (n *Node) heardFrom(node wire.Node) {
 	n.heard[node.Name] = node.Inc
 	n.mu.Lock()
 	n.live[node.Name] = node.Inc
+	delete(n.gone, node.Name)
 	n.mu.Unlock()
 	if ok {
 		// The transport ends a session before it hands over frames of a
@@ -138,8 +139,9 @@ func (h *handler) Down(node wire.Node, reason error) {
 	p := n.peers[node]
 	delete(n.peers, node)
 	n.failSpawnsLocked(node, func() error { return &UnreachableError{Node: peerID, Reason: reason} })
-	if n.live[node.Name] == node.Inc {
+	if inc, ok := n.live[node.Name]; !ok || inc == node.Inc {
 		delete(n.live, node.Name)
+		n.gone[node.Name] = true // unless a later incarnation is live
 	}
 	n.mu.Unlock()
 	if inc, ok := n.heard[node.Name]; ok && inc == node.Inc {

@@ -42,6 +42,7 @@ type Node struct {
 	nextRef uint64
 	live    map[string]uint64 // peers heard from in a session still live: name -> incarnation
 	placed  map[string]int    // remote children running, by the node they were placed on (RemoteChild)
+	gone    map[string]bool   // nodes whose last session ended, not heard from since
 
 	// heard is live as the handler knows it; only the handler's goroutine
 	// uses it, so that a frame costs no lock to keep live up to date.
@@ -109,6 +110,7 @@ func Start(cfg Config) (*Node, error) {
 		tasks:      make(map[*backplane.Device]struct{}),
 		live:       make(map[string]uint64),
 		placed:     make(map[string]int),
+		gone:       make(map[string]bool),
 		heard:      make(map[string]uint64),
 	}
 	tr, err := transport.Start(cfg.transport(), (*handler)(n))

@@ -33,13 +33,15 @@ func Fixed(node string) Placement {
 }
 
 // RoundRobin places each start on the next of nodes in turn, skipping the
-// nodes that are not up: it picks the first, from the one after the last
-// it chose, that is in a live session with the node that asks (it has
-// heard from it within Config.Timeout). If none is, it picks the next in
-// turn, whose start then fails if it does not answer. A node lost is so
-// skipped by the restart that follows its loss, since its session has
-// ended by then. With no nodes, it fails with ErrNoNode. It is safe for
-// concurrent use; children that share one RoundRobin share its turn.
+// nodes known to be down: it picks the first, from the one after the last
+// it chose, that is not known down to the node that asks, which is a node
+// whose last session with it ended and that it has not heard from since.
+// A node lost is so skipped by the restart that follows its loss, since
+// its session has ended by then; a node never heard from is tried, and its
+// start fails if it does not answer. If every node is known down, it
+// picks the next in turn anyway. With no nodes, it fails with ErrNoNode.
+// It is safe for concurrent use; children that share one RoundRobin share
+// its turn.
 func RoundRobin(nodes ...string) Placement {
 	nodes = append([]string(nil), nodes...)
 	var (
@@ -55,7 +57,7 @@ func RoundRobin(nodes ...string) Placement {
 		pick := next % len(nodes)
 		for i := range nodes {
 			j := (next + i) % len(nodes)
-			if n.up(nodes[j]) {
+			if !n.knownDown(nodes[j]) {
 				pick = j
 				break
 			}
@@ -82,8 +84,8 @@ func PlacedChildren(_ context.Context, n *Node, node string) (float64, error) {
 }
 
 // LeastLoaded places each start on the node of nodes with the lowest load,
-// the first in the list among equals. It considers only the nodes that
-// are up (as RoundRobin does), or all of them if none is, and skips the
+// the first in the list among equals. It considers only the nodes not
+// known down (as RoundRobin), or all of them if all are, and skips the
 // nodes whose load fails; if every load fails, or nodes is empty, it fails
 // with ErrNoNode (wrapping the loads' errors). It calls load once per
 // node considered, one after the other, each with the start's context.
@@ -95,7 +97,7 @@ func LeastLoaded(load Load, nodes ...string) Placement {
 		}
 		cands := make([]string, 0, len(nodes))
 		for _, node := range nodes {
-			if n.up(node) {
+			if !n.knownDown(node) {
 				cands = append(cands, node)
 			}
 		}
@@ -124,10 +126,12 @@ func LeastLoaded(load Load, nodes ...string) Placement {
 	}
 }
 
-// up reports whether the node called name is this one, or in a live
-// session with it.
-func (n *Node) up(name string) bool {
-	return name == n.self.Name || n.inSession(name)
+// knownDown reports whether the last session with the node called name
+// ended, and it has not been heard from since.
+func (n *Node) knownDown(name string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.gone[name]
 }
 
 // addPlaced counts a remote child started on node (delta 1) or ended there

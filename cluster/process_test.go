@@ -38,8 +38,9 @@ const (
 // procTimeout is the detection time of the nodes in these tests.
 const procTimeout = time.Second
 
-// nodeMain is a node process. It offers the task kind "wait" (Spawn), a
-// task that waits for its context. Commands, one per line:
+// nodeMain is a node process. It offers the task kinds "wait" (Spawn), a
+// task that waits for its context, and "report", which also reports its
+// start and end. Commands, one per line:
 //
 //	dev NAME              a managed device registered as NAME; its end is reported
 //	fail NAME             NAME's task returns an error
@@ -97,6 +98,23 @@ func nodeMain() {
 		out.Lock()
 		fmt.Printf(format+"\n", args...)
 		out.Unlock()
+	}
+	// "report ARG" says "run ARG" when it starts and "stop ARG <crash
+	// kind>" when its context ends.
+	err = n.RegisterKind("report", func(ctx context.Context, arg []byte) error {
+		say("run %s", arg)
+		<-ctx.Done()
+		kind := "none"
+		var c *backplane.Crash
+		if errors.As(context.Cause(ctx), &c) {
+			kind = strings.ReplaceAll(c.Kind.String(), " ", "-")
+		}
+		say("stop %s %s", arg, kind)
+		return nil
+	})
+	if err != nil {
+		fmt.Println("fatal", err)
+		os.Exit(1)
 	}
 	run := func(name string, dev *backplane.Device) {
 		fail := make(chan struct{})

@@ -2,6 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,11 +107,14 @@ func workers(t *testing.T, runs chan<- run, ends chan<- error, nodes ...*cluster
 func serve(t *testing.T, sup *supervisor.Supervisor) <-chan error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	res := make(chan error, 1)
-	go func() { res <- sup.Serve(ctx) }()
+	res, done := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		res <- sup.Serve(ctx)
+	}()
 	t.Cleanup(func() {
 		cancel()
-		<-res
+		<-done
 	})
 	return res
 }
@@ -167,4 +173,303 @@ func TestRemoteChildFailover(t *testing.T) {
 	if load, _ := cluster.PlacedChildren(ctxFor(t), a, "b"); load != 0 {
 		t.Errorf("placed on b after failover: %v, want 0", load)
 	}
+}
+
+// Restarts on other nodes count against the intensity as any other: with
+// one restart allowed, the first node lost moves the child, the second
+// makes the supervisor give up.
+func TestRemoteChildIntensityAcrossFailovers(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL(), Secret: a.Secret()})
+	d := start(t, cluster.Config{Name: "d", URL: a.ClientURL(), Secret: a.Secret()})
+	runs := make(chan run, 16)
+	workers(t, runs, nil, b, c, d)
+	ev := newEvents()
+	sup, err := supervisor.New(supervisor.WithEventHook(ev.hook), supervisor.WithIntensity(1, time.Hour), supervisor.WithChildren(
+		a.RemoteChild(cluster.RemoteSpec{ID: "w", Kind: "work", Placement: cluster.RoundRobin("b", "c", "d")}),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := serve(t, sup)
+	for i, n := range []*cluster.Node{b, c} {
+		ev.started(t, "w")
+		if r := nextRun(t, runs); r.node != n.ID().Name {
+			t.Fatalf("start %d on %s, want %s", i, r.node, n.ID().Name)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ev.exited(t, "w")
+	}
+	select {
+	case err := <-res:
+		var rl *supervisor.RestartLimitError
+		if !errors.As(err, &rl) || rl.Child != "w" {
+			t.Fatalf("Serve returned %v, want the restart limit", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the supervisor did not give up")
+	}
+	select {
+	case r := <-runs:
+		t.Errorf("started again on %s past the limit", r.node)
+	default:
+	}
+}
+
+// A placement that fails, or finds no node, fails the start with a
+// documented error: the supervisor's Serve, at its first start; a restart,
+// retried and counted, until the intensity runs out.
+func TestRemoteChildPlacementErrors(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	workers(t, make(chan run, 16), nil, b)
+	boom := errors.New("no capacity")
+	for _, tt := range []struct {
+		name string
+		spec cluster.RemoteSpec
+		want error
+	}{
+		{"error", cluster.RemoteSpec{Placement: func(context.Context, *cluster.Node) (string, error) { return "", boom }}, boom},
+		{"empty", cluster.RemoteSpec{Placement: func(context.Context, *cluster.Node) (string, error) { return "", nil }}, cluster.ErrNoNode},
+		{"round robin of none", cluster.RemoteSpec{Placement: cluster.RoundRobin()}, cluster.ErrNoNode},
+		{"least loaded of none", cluster.RemoteSpec{Placement: cluster.LeastLoaded(cluster.PlacedChildren)}, cluster.ErrNoNode},
+		{"least loaded, loads fail", cluster.RemoteSpec{Placement: cluster.LeastLoaded(
+			func(context.Context, *cluster.Node, string) (float64, error) { return 0, boom }, "b")}, boom},
+		{"nil placement", cluster.RemoteSpec{}, backplane.ErrNilArg},
+		{"unknown kind", cluster.RemoteSpec{Kind: "nope", Placement: cluster.Fixed("b")}, cluster.ErrUnknownKind},
+		{"unknown node", cluster.RemoteSpec{Placement: cluster.Fixed("nobody"), StartTimeout: 100 * time.Millisecond}, cluster.ErrUnknownNode},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := tt.spec
+			spec.ID = "w"
+			if spec.Kind == "" {
+				spec.Kind = "work"
+			}
+			sup, err := supervisor.New(supervisor.WithChildren(a.RemoteChild(spec)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sup.Serve(ctxFor(t))
+			var se *supervisor.StartError
+			if !errors.As(err, &se) || se.Child != "w" || !errors.Is(err, tt.want) {
+				t.Fatalf("Serve: %v, want a start error wrapping %v", err, tt.want)
+			}
+			if strings.Count(err.Error(), "cluster:") > 1 {
+				t.Errorf("%q names the package twice", err)
+			}
+		})
+	}
+
+	// At a restart: the placement fails from the second start on; each
+	// retry counts, and the supervisor gives up.
+	starts := 0
+	place := func(context.Context, *cluster.Node) (string, error) {
+		if starts++; starts > 1 {
+			return "", fmt.Errorf("%w: all full", cluster.ErrNoNode)
+		}
+		return "b", nil
+	}
+	runs := make(chan run, 16)
+	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL(), Secret: a.Secret()})
+	workers(t, runs, nil, c)
+	ev := newEvents()
+	sup, err := supervisor.New(supervisor.WithEventHook(ev.hook), supervisor.WithIntensity(3, time.Hour), supervisor.WithChildren(
+		a.RemoteChild(cluster.RemoteSpec{ID: "w", Kind: "work", Placement: func(ctx context.Context, n *cluster.Node) (string, error) {
+			node, err := place(ctx, n)
+			if node == "b" {
+				node = "c"
+			}
+			return node, err
+		}}),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := serve(t, sup)
+	ev.started(t, "w")
+	nextRun(t, runs)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		f := ev.await(t, "a failed start", func(e supervisor.Event) bool { _, ok := e.(supervisor.ChildStartFailed); return ok })
+		if !errors.Is(f.(supervisor.ChildStartFailed).Err, cluster.ErrNoNode) {
+			t.Errorf("start failed with %v, want ErrNoNode", f)
+		}
+	}
+	select {
+	case err := <-res:
+		if !errors.As(err, new(*supervisor.RestartLimitError)) {
+			t.Fatalf("Serve returned %v, want the restart limit", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the supervisor did not give up")
+	}
+}
+
+// Stopping the supervisor stops the remote task: asked to shut down, it
+// ends cleanly; with BrutalKill, it is killed.
+func TestRemoteChildShutdown(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	runs, ends := make(chan run, 16), make(chan error, 16)
+	workers(t, runs, ends, b)
+	for _, tt := range []struct {
+		name     string
+		shutdown time.Duration
+		want     backplane.CrashKind
+	}{
+		{"grace", 0, backplane.CrashPowerOff},
+		{"infinity", supervisor.Infinity, backplane.CrashPowerOff},
+		{"brutal kill", supervisor.BrutalKill, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sup, err := supervisor.New(supervisor.WithChildren(
+				a.RemoteChild(cluster.RemoteSpec{ID: "w", Kind: "work", Placement: cluster.Fixed("b"), Shutdown: tt.shutdown}),
+			))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			res := make(chan error, 1)
+			go func() { res <- sup.Serve(ctx) }()
+			r := nextRun(t, runs)
+			w := backplane.New()
+			defer w.Drop()
+			if err := w.Link(r.line, backplane.Monitor); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if err := <-res; err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("Serve: %v", err)
+			}
+			if err := sup.WaitAbandoned(ctxFor(t)); err != nil {
+				t.Fatal(err)
+			}
+			m := receive(t, w)
+			var crash *backplane.Crash
+			cause := <-ends
+			switch {
+			case tt.want != 0:
+				if m.Fault() != nil || !errors.As(cause, &crash) || crash.Kind != tt.want {
+					t.Errorf("remote task ended with %v (cause %v), want a clean %v", m.Fault(), cause, tt.want)
+				}
+			default:
+				if m.Fault() == nil {
+					t.Errorf("remote task ended cleanly (cause %v), want killed", cause)
+				}
+			}
+		})
+	}
+	if load, _ := cluster.PlacedChildren(ctxFor(t), a, "b"); load != 0 {
+		t.Errorf("placed on b after the shutdowns: %v, want 0", load)
+	}
+}
+
+// LeastLoaded places on the node with the fewest children placed; Fixed
+// on its node; RoundRobin in turn.
+func TestPlacements(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL(), Secret: a.Secret()})
+	runs := make(chan run, 64)
+	workers(t, runs, nil, a, b, c)
+	var specs []supervisor.ChildSpec
+	least := cluster.LeastLoaded(cluster.PlacedChildren, "b", "c")
+	for i := range 4 {
+		specs = append(specs, a.RemoteChild(cluster.RemoteSpec{ID: fmt.Sprint("least", i), Kind: "work", Placement: least}))
+	}
+	specs = append(specs, a.RemoteChild(cluster.RemoteSpec{ID: "here", Kind: "work", Placement: cluster.Fixed("a")}))
+	sup, err := supervisor.New(supervisor.WithChildren(specs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, sup)
+	on := map[string]int{}
+	for range specs {
+		on[nextRun(t, runs).node]++
+	}
+	if on["a"] != 1 || on["b"] != 2 || on["c"] != 2 {
+		t.Errorf("placed %v, want 1 on a, 2 on b and c", on)
+	}
+
+	rr := cluster.RoundRobin("b", "c", "a")
+	var got []string
+	for range 4 {
+		node, err := rr(ctxFor(t), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, node)
+	}
+	if strings.Join(got, " ") != "b c a b" {
+		t.Errorf("round robin: %v, want b c a b", got)
+	}
+
+	// A node known down is passed by, whatever its turn.
+	d := start(t, cluster.Config{Name: "d", URL: a.ClientURL(), Secret: a.Secret()})
+	if err := a.Ping(ctxFor(t), d.ID()); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := monitorNode(t, a, d.ID())
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, w) // a knows d is gone
+	rr = cluster.RoundRobin("d", "b")
+	for range 2 {
+		if node, err := rr(ctxFor(t), a); err != nil || node != "b" {
+			t.Errorf("round robin past a node down: %q, %v, want b", node, err)
+		}
+	}
+}
+
+// A node process killed with SIGKILL: the child that ran there ends with
+// a cascade from its task's FaultUnreachable, and the supervisor restarts
+// it on the other node; stopping the supervisor then stops the task there.
+func TestProcessRemoteChildFailover(t *testing.T) {
+	p := procNode(t)
+	c1 := spawn(t, "c1", p.ClientURL(), p.Secret())
+	c2 := spawn(t, "c2", p.ClientURL(), p.Secret())
+	ev := newEvents()
+	sup, err := supervisor.New(supervisor.WithEventHook(ev.hook), supervisor.WithChildren(
+		p.RemoteChild(cluster.RemoteSpec{ID: "w", Kind: "report", Arg: []byte("w"), Placement: cluster.RoundRobin("c1", "c2")}),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, 1)
+	go func() { res <- sup.Serve(ctx) }()
+	defer func() {
+		cancel()
+		<-res
+	}()
+	first := ev.started(t, "w")
+	c1.expect("run w")
+	if err := c1.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	x := ev.exited(t, "w")
+	root, rf := x.Fault.Root()
+	var ue *cluster.UnreachableError
+	if x.Device != first.Device || x.Fault.Kind != backplane.FaultCascade || rf.Kind != backplane.FaultUnreachable ||
+		!errors.As(x.Fault, &ue) || ue.Node != root.Node() || root.Node().Name != "c1" || !errors.Is(x.Fault, cluster.ErrUnreachable) {
+		t.Fatalf("exit %v (root %v: %v), want a cascade from the task's unreachability on c1", x, root, rf)
+	}
+	second := ev.started(t, "w")
+	if second.Generation != first.Generation+1 {
+		t.Errorf("restarted as generation %d, want %d", second.Generation, first.Generation+1)
+	}
+	c2.expect("run w")
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Errorf("Serve: %v", err)
+	}
+	res <- nil // for the deferred wait
+	c2.expect("stop w power-off")
+	c2.none("run w")
 }
