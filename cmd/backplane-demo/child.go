@@ -96,6 +96,9 @@ func runChild(ctx context.Context, c childConfig) error {
 		return err
 	}
 	defer node.Close()
+	if err := registerWorker(node); err != nil {
+		return err
+	}
 	sup, err := supervisor.New(
 		supervisor.WithName("backend"),
 		supervisor.WithStrategy(supervisor.OneForOne),

@@ -61,12 +61,14 @@ func topology(n int) []link {
 // demo-1: it runs the demo service and serves its observer as run does,
 // starts the other nodes as child processes of its own binary, and runs a
 // supervisor of frontends, each depending on the backend of one child
-// across the cluster. The observer shows the proxies of the remote
-// backends, the cascades that come from them and, when a child dies, the
-// Unreachable cascade.
+// across the cluster. Once the children are up, it also supervises one
+// worker per child that runs on a child node (cluster.Node.RemoteChild),
+// placed in turn. The observer shows the proxies of the remote backends,
+// the cascades that come from them and, when a child dies, the
+// Unreachable cascade; the worker that ran on it moves to another node.
 //
 // When ctx is done, or the service stops by itself (-rounds), it stops
-// the frontends, then the children (closing their standard input, killing
+// the workers and the frontends, then the children (closing their standard input, killing
 // them after a grace), then its node, then the service, and waits for
 // every goroutine and process it started.
 func runNodes(ctx context.Context, o options, out io.Writer, serve serveFunc) error {
@@ -128,7 +130,13 @@ func runNodes(ctx context.Context, o options, out io.Writer, serve serveFunc) er
 	frDone := make(chan error, 1)
 	go func() { frDone <- fr.serve(frCtx) }()
 
-	sum := &summary{out: con, tty: o.tty, start: time.Now(), extra: func() string { return fr.status(procs) }}
+	// The remote workers, started once the child nodes are up.
+	wk := newWorkers(node, con, links, svc.Recorder().RecordSupervisor)
+	wkCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	wkDone := make(chan struct{})
+
+	sum := &summary{out: con, tty: o.tty, start: time.Now(), extra: func() string { return fr.status(procs) + " | " + wk.status() }}
 	every := o.refresh
 	if !o.tty {
 		every *= 10
@@ -157,6 +165,10 @@ loop:
 		case <-up:
 			up = nil
 			con.printf("%s: cluster up: %s", parentNode, fr.describe())
+			go func() {
+				defer close(wkDone)
+				wk.serve(wkCtx)
+			}()
 			if o.killAfter > 0 {
 				t := time.NewTimer(o.killAfter)
 				defer t.Stop()
@@ -179,9 +191,13 @@ loop:
 		}
 	}
 
-	// Stop in order: the frontends first, so that stopping the children
-	// takes nothing down with it; the node once they are gone; the service
-	// last, which puts the previous hook back.
+	// Stop in order: the workers and the frontends first, so that stopping
+	// the children takes nothing down with it; the node once they are gone;
+	// the service last, which puts the previous hook back.
+	stopWorkers()
+	if up == nil { // the workers were started
+		<-wkDone
+	}
 	stopFrontends()
 	if frDone != nil {
 		if err := <-frDone; runErr == nil {

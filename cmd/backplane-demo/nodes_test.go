@@ -132,6 +132,9 @@ func TestRunNodes(t *testing.T) {
 	out.wait(t, regexp.MustCompile(`^demo-1: (orders|catalog) #\d+ went down: cascade from #\d+@demo-[23]: .*\[root on demo-[23]\]$`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: killed demo-3 \(pid \d+\) with SIGKILL`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: catalog #\d+ went down: cascade from #\d+@demo-3: device unreachable: .*\[Unreachable`), waitFor)
+	// The worker supervised here that ran on demo-3 moves to demo-2.
+	out.wait(t, regexp.MustCompile(`^demo-1: worker-2 went down with demo-3: Unreachable`), waitFor)
+	out.wait(t, regexp.MustCompile(`^demo-1: worker-2 moves from demo-3 to demo-2$`), waitFor)
 	feed := getSnapshot(t, ts.url).Faults
 	out.wait(t, regexp.MustCompile(`^demo-3: started again as pid \d+`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: catalog found cache on demo-3 again: #\d+@demo-3$`), waitFor)
