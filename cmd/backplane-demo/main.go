@@ -21,7 +21,10 @@
 // links to remote devices and cascades whose root is on another node. A
 // child killed (kill -9 on the PID printed at start, or -kill-after) takes
 // its frontend down with an Unreachable fault; demo-1 starts it again after
-// -restart-after, and the frontend finds its backend again.
+// -restart-after, and the frontend finds its backend again. demo-1 also
+// supervises one worker per child node that runs on a child node
+// (cluster.Node.RemoteChild): the worker of a child killed moves to
+// another node, and the summary line says where each worker runs.
 package main
 
 import (
