@@ -142,14 +142,15 @@ type Config struct {
 	OnNode func(NodeEvent)
 }
 
-// Defaults of Config, as documented on its fields. They are the
-// transport's own, declared once.
+// Defaults of Config, as documented on its fields. They are declared
+// here only: the transport takes a Config with them applied, and has none
+// of its own.
 const (
-	defaultCluster     = transport.DefaultCluster
-	defaultListen      = transport.DefaultListen
+	defaultCluster     = "backplane"
+	defaultListen      = "127.0.0.1:0"
 	defaultRouteListen = "127.0.0.1:0"
-	defaultHeartbeat   = transport.DefaultHeartbeat
-	defaultTimeout     = transport.DefaultTimeout
+	defaultHeartbeat   = 100 * time.Millisecond
+	defaultTimeout     = time.Second
 )
 
 // withDefaults returns c with every zero field that has a default set to

@@ -29,12 +29,12 @@ func (e *echo) Down(wire.Node, error) {}
 func benchPair(b *testing.B) (ta, tb *Transport, ea, eb *echo) {
 	ea, eb = &echo{done: make(chan uint64, 1<<16)}, &echo{done: make(chan uint64, 1<<16)}
 	var err error
-	ta, err = Start(Config{Name: "a"}, ea)
+	ta, err = Start(full(Config{Name: "a"}), ea)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ta.Close() })
-	tb, err = Start(benchPeer(ta), eb)
+	tb, err = Start(full(benchPeer(ta)), eb)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/backplane-go/backplane/cluster/internal/transport"
 	"github.com/backplane-go/backplane/cluster/internal/wire"
@@ -25,13 +26,13 @@ func newHandler() handler { return handler{make(chan *wire.Frame, 8), make(chan 
 // session ended.
 func Example() {
 	ha, hb := newHandler(), newHandler()
-	a, err := transport.Start(transport.Config{Name: "a"}, ha)
+	a, err := transport.Start(transport.Config{Name: "a", Cluster: "backplane", Listen: "127.0.0.1:0", Heartbeat: 100 * time.Millisecond, Timeout: time.Second}, ha)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer a.Close()
-	b, err := transport.Start(transport.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()}, hb)
+	b, err := transport.Start(transport.Config{Name: "b", Cluster: "backplane", URL: a.ClientURL(), Secret: a.Secret(), Heartbeat: 100 * time.Millisecond, Timeout: time.Second}, hb)
 	if err != nil {
 		fmt.Println(err)
 		return

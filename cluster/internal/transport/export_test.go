@@ -28,7 +28,7 @@ func (t *Transport) epochs(n wire.Node) (tx, rx, txSeq uint64, ok bool) {
 // the session protocol by hand: what it publishes goes to pub, which must
 // not call back into it, and its time is clock.
 func newMem(cfg Config, h Handler, clock func() time.Time, pub func(subject string, data []byte) error) (*Transport, error) {
-	t, err := newTransport(cfg, h)
+	t, err := newTransport(full(cfg), h)
 	if err != nil {
 		return nil, err
 	}
@@ -109,4 +109,28 @@ func (t *Transport) census() (census, error) {
 		return c, fmt.Errorf("%d sessions half-open, counted %d", half, t.halfOpen)
 	}
 	return c, nil
+}
+
+// testCluster is the Cluster of the tests' transports.
+const testCluster = "backplane"
+
+// full returns cfg with the fields the transport requires set as
+// cluster.Config's defaults would set them, where the test left them zero.
+func full(cfg Config) Config {
+	if cfg.Cluster == "" {
+		cfg.Cluster = testCluster
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.RouteListen == "" && len(cfg.Routes) > 0 && cfg.URL == "" {
+		cfg.RouteListen = "127.0.0.1:0"
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 100 * time.Millisecond
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	return cfg
 }

@@ -87,7 +87,7 @@ func newMemNet(t testing.TB) *memNet {
 
 // route is what the Transports publish with.
 func (n *memNet) route(subject string, data []byte) error {
-	rest := strings.TrimPrefix(subject, DefaultCluster+".node.")
+	rest := strings.TrimPrefix(subject, testCluster+".node.")
 	to, _, _ := strings.Cut(rest, ".")
 	m := memMsg{subject, append([]byte(nil), data...)}
 	switch to {
@@ -212,7 +212,7 @@ func (n *memNet) forge(p []byte) int {
 		sender = "evil"
 	}
 	n.forged++
-	n.a.deliver(DefaultCluster+".node.a."+sender, data)
+	n.a.deliver(testCluster+".node.a."+sender, data)
 	return used
 }
 

@@ -175,9 +175,6 @@ func redact(urls string) string {
 // ("<cluster>.node.<name>.*"), names written as in subjects (see doc.go).
 // Give them to the node's user on an external NATS server.
 func Permissions(cluster, name string) *server.Permissions {
-	if cluster == "" {
-		cluster = DefaultCluster
-	}
 	p := cluster + ".node."
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: []string{p + "*." + token(name)}},

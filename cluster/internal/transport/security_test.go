@@ -36,10 +36,10 @@ func TestSecretByDefault(t *testing.T) {
 			t.Fatalf("a client with %d options got in", len(opts))
 		}
 	}
-	if _, err := Start(Config{Name: "b", URL: a.ClientURL()}, newRec()); !errors.Is(err, ErrInsecure) || !errors.Is(err, ErrInvalid) {
+	if _, err := Start(full(Config{Name: "b", URL: a.ClientURL()}), newRec()); !errors.Is(err, ErrInsecure) || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Start without credentials: %v", err)
 	}
-	if _, err := Start(Config{Name: "b", URL: a.ClientURL(), Secret: "guess"}, newRec()); err == nil {
+	if _, err := Start(full(Config{Name: "b", URL: a.ClientURL(), Secret: "guess"}), newRec()); err == nil {
 		t.Fatal("Start with a wrong secret succeeded")
 	}
 	var warned []string
@@ -49,7 +49,7 @@ func TestSecretByDefault(t *testing.T) {
 		defer mu.Unlock()
 		warned = append(warned, fmt.Sprintf(format, args...))
 	}
-	if _, err := Start(Config{Name: "b", URL: a.ClientURL(), Insecure: true, Warnf: warn}, newRec()); err == nil {
+	if _, err := Start(full(Config{Name: "b", URL: a.ClientURL(), Insecure: true, Warnf: warn}), newRec()); err == nil {
 		t.Fatal("Start with Insecure and no credentials got in")
 	}
 	mu.Lock()
@@ -103,7 +103,7 @@ func TestUsers(t *testing.T) {
 		{Name: "z", Users: users, Password: "pz"},           // not in Users
 		{Name: "a", Users: map[string]string{"a b": "x"}},   // a bad name
 	} {
-		if tr, err := Start(cfg, newRec()); err == nil {
+		if tr, err := Start(full(cfg), newRec()); err == nil {
 			tr.Close()
 			t.Fatalf("Start(%+v) succeeded", cfg)
 		}
@@ -111,7 +111,7 @@ func TestUsers(t *testing.T) {
 	if h, err := HashPassword("pw"); err != nil || !isBcrypt(h) {
 		t.Fatalf("HashPassword: %q, %v", h, err)
 	}
-	p := Permissions("", "db.primary")
+	p := Permissions(testCluster, "db.primary")
 	if p.Publish.Allow[0] != "backplane.node.*.db~primary" || p.Subscribe.Allow[0] != "backplane.node.db~primary.*" {
 		t.Fatalf("permissions %+v %+v", p.Publish, p.Subscribe)
 	}
@@ -136,7 +136,7 @@ func TestTLS(t *testing.T) {
 	if _, err := nats.Connect(a.ClientURL(), nats.Token(a.Secret())); err == nil {
 		t.Fatal("a plain connection got in")
 	}
-	if _, err := Start(Config{Name: "x", URL: a.ClientURL(), Secret: a.Secret()}, newRec()); err == nil {
+	if _, err := Start(full(Config{Name: "x", URL: a.ClientURL(), Secret: a.Secret()}), newRec()); err == nil {
 		t.Fatal("a node without TLS got in")
 	}
 	b := start(t, Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret(), TLS: clientTLS})

@@ -33,7 +33,7 @@ func TestSlowConsumerEndsOnlyTheLosers(t *testing.T) {
 	defer func() { pendingLimits = old }()
 
 	g := &gated{rec: newRec(), from: "b", open: make(chan struct{})}
-	ta, err := Start(Config{Name: "a", Heartbeat: 50 * time.Millisecond, Timeout: 30 * time.Second}, g)
+	ta, err := Start(full(Config{Name: "a", Heartbeat: 50 * time.Millisecond, Timeout: 30 * time.Second}), g)
 	if err != nil {
 		t.Fatal(err)
 	}

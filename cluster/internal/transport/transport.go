@@ -54,33 +54,29 @@ var (
 // not been acknowledged yet; one more ends the session with ErrOverflow.
 const MaxPending = 1 << 16
 
-// Defaults of Config.
-const (
-	DefaultCluster   = "backplane"
-	DefaultListen    = "127.0.0.1:0"
-	DefaultHeartbeat = 100 * time.Millisecond
-	DefaultTimeout   = time.Second
-)
-
-// Config configures a Transport.
+// Config configures a Transport. It is cluster.Config as the transport
+// takes it, with cluster.Config's defaults applied (Config.withDefaults in
+// package cluster, the one place where they are): see cluster.Config for
+// what each field means and what its default is. The transport applies
+// no default of its own: Cluster, Heartbeat and Timeout are required, and
+// so is Listen for an embedded server; an empty RouteListen means no
+// route listener.
 type Config struct {
 	// Name is the node name, unique in the cluster: 1..64 characters of
 	// [A-Za-z0-9._-]. Required.
 	Name string
-	// Cluster is the subject prefix shared by the nodes of a cluster,
-	// DefaultCluster if empty. It is also the embedded server's cluster
-	// name.
+	// Cluster is the subject prefix shared by the nodes of a cluster. It
+	// is also the embedded server's cluster name. Required.
 	Cluster string
 	// URL, if set, is the NATS server or cluster to connect to (comma
 	// separated URLs). If empty, a NATS server is embedded in the Transport
 	// and the client connects to it in-process.
 	URL string
-	// Listen is the embedded server's client address, DefaultListen if
-	// empty (port 0 picks a random port).
+	// Listen is the embedded server's client address (port 0 picks a
+	// random port). Required for an embedded server.
 	Listen string
 	// RouteListen is the embedded server's route (cluster) address; empty
-	// means no route listener, unless Routes is set, in which case it
-	// defaults to "127.0.0.1:0".
+	// means no route listener.
 	RouteListen string
 	// Routes are the route URLs ("nats://host:port") of other nodes'
 	// embedded servers.
@@ -137,10 +133,10 @@ type Config struct {
 	// ErrInsecure in the second case. A warning is logged when it is
 	// used.
 	Insecure bool
-	// Heartbeat is the heartbeat period, DefaultHeartbeat if zero.
+	// Heartbeat is the heartbeat period. Required.
 	Heartbeat time.Duration
-	// Timeout ends a session when no frame of it was heard for this long,
-	// DefaultTimeout if zero. It must exceed Heartbeat.
+	// Timeout ends a session when no frame of it was heard for this long.
+	// It must exceed Heartbeat. Required.
 	Timeout time.Duration
 	// Logf, if set, receives debug messages: sessions opening and ending,
 	// every frame dropped and why.
@@ -322,25 +318,10 @@ func newTransport(cfg Config, h Handler) (*Transport, error) {
 	if !ValidName(cfg.Name) {
 		return nil, fmt.Errorf("%w: node name %q", ErrInvalid, cfg.Name)
 	}
-	if cfg.Cluster == "" {
-		cfg.Cluster = DefaultCluster
-	}
 	if !ValidName(cfg.Cluster) || strings.HasPrefix(cfg.Cluster, ".") || strings.HasSuffix(cfg.Cluster, ".") || strings.Contains(cfg.Cluster, "..") {
 		return nil, fmt.Errorf("%w: cluster %q", ErrInvalid, cfg.Cluster)
 	}
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultListen
-	}
-	if cfg.RouteListen == "" && len(cfg.Routes) > 0 && cfg.URL == "" {
-		cfg.RouteListen = "127.0.0.1:0"
-	}
-	if cfg.Heartbeat == 0 {
-		cfg.Heartbeat = DefaultHeartbeat
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.Heartbeat < 0 || cfg.Timeout <= cfg.Heartbeat {
+	if cfg.Heartbeat <= 0 || cfg.Timeout <= cfg.Heartbeat {
 		return nil, fmt.Errorf("%w: Heartbeat %v, Timeout %v", ErrInvalid, cfg.Heartbeat, cfg.Timeout)
 	}
 	t := &Transport{

@@ -111,7 +111,7 @@ func start(t *testing.T, cfg Config) *node {
 		cfg.Timeout = 3 * time.Second
 	}
 	r := newRec()
-	tr, err := Start(cfg, r)
+	tr, err := Start(full(cfg), r)
 	if err != nil {
 		t.Fatalf("Start(%s): %v", cfg.Name, err)
 	}
@@ -571,10 +571,20 @@ func TestWrongIncarnationAndInvalid(t *testing.T) {
 	expectDown(t, b, wire.Node{Name: "nobody", Inc: 1}, ErrTimeout)
 	b.Close()
 	b.r.noDown(t)
-	if _, err := Start(Config{Name: "bad name"}, newRec()); !errors.Is(err, ErrInvalid) {
+	if _, err := Start(full(Config{Name: "bad name"}), newRec()); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Start: %v", err)
 	}
-	if _, err := Start(Config{Name: "x", Heartbeat: time.Second, Timeout: time.Second}, newRec()); !errors.Is(err, ErrInvalid) {
+	if _, err := Start(full(Config{Name: "x", Heartbeat: time.Second, Timeout: time.Second}), newRec()); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Start: %v", err)
+	}
+	// The transport applies no default: cluster.Config's are applied by
+	// package cluster.
+	for _, cfg := range []Config{{Name: "x"}, full(Config{Name: "x", Heartbeat: -1}), {Name: "x", Cluster: "c", Heartbeat: time.Second, Timeout: 2 * time.Second}} {
+		if tr, err := Start(cfg, newRec()); !errors.Is(err, ErrInvalid) {
+			if err == nil {
+				tr.Close()
+			}
+			t.Errorf("Start(%+v): %v, want ErrInvalid", cfg, err)
+		}
 	}
 }
