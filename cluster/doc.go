@@ -88,6 +88,25 @@
 // it answers. The tasks a node started this way are its own: Close kills
 // them and waits for them.
 //
+// # Supervision across nodes
+//
+// Node.RemoteChild makes a supervisor.ChildSpec whose task runs on another
+// node (OTP's distributed applications, failover without takeover). At
+// every start and restart a Placement chooses the node: Fixed for one
+// node, RoundRobin for any of several in turn, LeastLoaded for the one
+// with the lowest Load (PlacedChildren, the children this node placed
+// there, or a figure of your own); RoundRobin and LeastLoaded pass by the
+// nodes known down. The task is started there with Spawn, linked both
+// ways to the child's device, which then stands for it: when the task's
+// node dies, the child ends at once with a FaultCascade whose root is the
+// task's FaultUnreachable, and the supervisor restarts it, by its strategy
+// and intensity, on the node the Placement chooses then. A Placement that
+// finds no node (ErrNoNode), like any failed Spawn, is a failed start. A
+// supervisor that stops the child asks the task to shut down, and kills it
+// on its node after the spec's grace. The supervisor runs in this process,
+// and so does its restart intensity: if this node dies, so does the
+// supervision (there is no takeover by another node).
+//
 // # Security
 //
 // Nobody outside the cluster gets in: a node admits only clients and
