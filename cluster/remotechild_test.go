@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -472,4 +473,97 @@ func TestProcessRemoteChildFailover(t *testing.T) {
 	res <- nil // for the deferred wait
 	c2.expect("stop w power-off")
 	c2.none("run w")
+}
+
+// Many remote children at once, placed by load on two nodes, then all
+// those of one node failing over together: every one is restarted once,
+// on the node left, and the placement counts follow.
+func TestRemoteChildContention(t *testing.T) {
+	const children = 40
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	c := start(t, cluster.Config{Name: "c", URL: a.ClientURL(), Secret: a.Secret()})
+	runs := make(chan run, 4*children)
+	workers(t, runs, nil, b, c)
+	ev := newEvents()
+	least := cluster.LeastLoaded(cluster.PlacedChildren, "b", "c")
+	var specs []supervisor.ChildSpec
+	for i := range children {
+		specs = append(specs, a.RemoteChild(cluster.RemoteSpec{ID: fmt.Sprint("w", i), Kind: "work", Arg: []byte(fmt.Sprint(i)), Placement: least}))
+	}
+	sup, err := supervisor.New(supervisor.WithEventHook(ev.hook), supervisor.WithStrategy(supervisor.Dynamic),
+		supervisor.WithIntensity(children, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, sup)
+	<-sup.Ready()
+	var wg sync.WaitGroup
+	for _, spec := range specs { // added from many goroutines at once
+		wg.Go(func() {
+			if _, err := sup.AddChild(ctxFor(t), spec); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	on := map[string]int{}
+	for range children {
+		on[nextRun(t, runs).node]++
+	}
+	if on["b"] != children/2 || on["c"] != children/2 {
+		t.Fatalf("placed %v, want %d on b and c", on, children/2)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	moved := map[string]bool{}
+	for range children / 2 {
+		r := nextRun(t, runs)
+		if r.node != "c" || moved[r.arg] {
+			t.Fatalf("restart of %s on %s (moved before: %v), want once on c", r.arg, r.node, moved[r.arg])
+		}
+		moved[r.arg] = true
+	}
+	for range children / 2 { // counted once started
+		ev.await(t, "a restart", func(e supervisor.Event) bool { _, ok := e.(supervisor.ChildRestarted); return ok })
+	}
+	if load, _ := cluster.PlacedChildren(ctxFor(t), a, "c"); load != children {
+		t.Errorf("placed on c: %v, want %d", load, children)
+	}
+	select {
+	case r := <-runs:
+		t.Errorf("one more start, of %s on %s", r.arg, r.node)
+	default:
+	}
+}
+
+// One RoundRobin shared by many goroutines deals the nodes in turn.
+func TestRoundRobinContention(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	rr := cluster.RoundRobin("x", "y", "z")
+	const per = 300
+	var (
+		mu  sync.Mutex
+		got = map[string]int{}
+		wg  sync.WaitGroup
+	)
+	for range 6 {
+		wg.Go(func() {
+			for range per {
+				node, err := rr(context.Background(), a)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got[node]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if got["x"] != 2*per || got["y"] != 2*per || got["z"] != 2*per {
+		t.Errorf("dealt %v, want %d each", got, 2*per)
+	}
 }
