@@ -68,7 +68,9 @@ func RoundRobin(nodes ...string) Placement {
 }
 
 // Load returns a load figure of node, as seen from n: the lower, the
-// better a place for one more child. LeastLoaded compares them.
+// better a place for one more child. LeastLoaded compares them. It is
+// called with a start's context, and may be called concurrently for the
+// starts of several children.
 type Load func(ctx context.Context, n *Node, node string) (float64, error)
 
 // PlacedChildren is the Load of the remote children that n itself has

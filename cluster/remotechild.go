@@ -13,7 +13,10 @@ import (
 // RemoteSpec describes a child of a supervisor whose task runs on another
 // node (RemoteChild). Its fields other than Kind, Arg, Placement and
 // StartTimeout are those of supervisor.ChildSpec, with the same meaning
-// and zero values.
+// and zero values. The zero RemoteSpec has no Placement: its child's
+// starts fail with backplane.ErrNilArg. RemoteChild copies it: a change
+// made later to a RemoteSpec, or to the ChildSpec returned, does not reach
+// the child's task (its grace included).
 type RemoteSpec struct {
 	// ID names the child among its siblings (supervisor.ChildSpec.ID).
 	ID string
@@ -75,8 +78,10 @@ type RemoteSpec struct {
 //
 // Each start blocks the supervisor until it ends, for at most
 // spec.StartTimeout. A remote child costs, besides a local child, one
-// Spawn per start and the proxy of its task. RemoteChild fails with
-// backplane.ErrNilArg for a nil Node, as a start error.
+// Spawn per start (a round trip to the node) and the proxy of its task.
+// The ChildSpec's Service may serve several supervisors at once. A nil
+// Node is reported by every start, with backplane.ErrNilArg; RemoteChild
+// itself does not fail or block.
 func (n *Node) RemoteChild(spec RemoteSpec) supervisor.ChildSpec {
 	spec.Arg = append([]byte(nil), spec.Arg...)
 	c := &remoteChild{n: n, spec: spec, gens: make(map[backplane.DeviceID]*placedTask)}
