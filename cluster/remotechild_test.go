@@ -567,3 +567,53 @@ func TestRoundRobinContention(t *testing.T) {
 		t.Errorf("dealt %v, want %d each", got, 2*per)
 	}
 }
+
+// The task's own end is the child's: a clean return ends a transient
+// child cleanly, for good; an error cascades to it, with the task's error
+// at the root, and it is restarted.
+func TestRemoteChildTaskEnds(t *testing.T) {
+	a := start(t, cluster.Config{Name: "a"})
+	b := start(t, cluster.Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	fails := make(chan struct{}, 1)
+	fails <- struct{}{} // the first run fails, the next ones return cleanly
+	err := b.RegisterKind("once", func(ctx context.Context, _ []byte) error {
+		select {
+		case <-fails:
+			return errors.New("disk full")
+		default:
+			return nil
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := newEvents()
+	sup, err := supervisor.New(supervisor.WithEventHook(ev.hook), supervisor.WithChildren(
+		a.RemoteChild(cluster.RemoteSpec{ID: "w", Kind: "once", Placement: cluster.Fixed("b"), Restart: supervisor.Transient}),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, sup)
+	x := ev.exited(t, "w")
+	_, rf := x.Fault.Root()
+	var re *cluster.RemoteError
+	if x.Fault == nil || x.Fault.Kind != backplane.FaultCascade || rf.Kind != backplane.FaultError ||
+		!errors.As(x.Fault, &re) || re.Text != "disk full" {
+		t.Fatalf("first exit %v, want a cascade from the task's error", x)
+	}
+	ev.await(t, "the restart", func(e supervisor.Event) bool { _, ok := e.(supervisor.ChildRestarted); return ok })
+	if x := ev.exited(t, "w"); x.Fault != nil || x.Stopped {
+		t.Fatalf("second exit %v, want a clean end", x)
+	}
+	children, err := sup.Children(ctxFor(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(children) != 1 || children[0].State != supervisor.ChildStopped {
+		t.Errorf("children %+v, want w stopped", children)
+	}
+	if load, _ := cluster.PlacedChildren(ctxFor(t), a, "b"); load != 0 {
+		t.Errorf("placed on b: %v, want 0", load)
+	}
+}
