@@ -131,13 +131,21 @@ const (
 		new PerformanceObserver((l) => { for (const e of l.getEntries()) window.e2eLongTasks.push(e.duration); }).observe({ type: "longtask", buffered: true });
 		return true;
 	})()`
-	// perfEntries: paint timings and the long tasks seen.
+	// perfEntries: paint timings, the page's own marks (snapshot loaded,
+	// graph first drawn) and the long tasks seen.
 	perfEntries = `(() => {
 		const paint = {};
 		for (const e of performance.getEntriesByType("paint")) paint[e.name] = e.startTime;
+		for (const e of performance.getEntriesByType("mark")) paint[e.name] = e.startTime;
 		const lt = window.e2eLongTasks || [];
 		return { paint_ms: paint, long_tasks: lt.length, long_task_total_ms: lt.reduce((s, x) => s + x, 0), long_task_max_ms: lt.reduce((m, x) => Math.max(m, x), 0) };
 	})()`
+	// settled: the graph's layout has cooled, so it moves no more.
+	settled = `window.observerAlpha && window.observerAlpha() <= 0.02`
+	// labelBoxes: where the graph's labels were last drawn.
+	labelBoxes = `window.observerLabelBoxes`
+	// treeRows: the rows the Supervision tab has in its DOM.
+	treeRows = `document.querySelectorAll("#tree li").length`
 	// tableRows: the rows the table view has in its DOM, and how many it lists.
 	tableRows = `(() => ({ dom: document.querySelector("#table tbody").rows.length, note: document.getElementById("tableNote").textContent }))()`
 	// openSup opens the tree node of supervisor %q.
@@ -157,6 +165,61 @@ const (
 			dead: [...ul.querySelectorAll(".badge.hist")].map((b) => b.textContent) };
 	})()`
 )
+
+// workStats is the page's count of its work per frame
+// (window.observerFrameStats): the most items, edges, labels tried and
+// drawn, layout steps and table rows of any one frame, and the number of
+// frames and of drawings of the graph.
+type workStats struct {
+	Frames      int `json:"frames"`
+	Draws       int `json:"draws"`
+	Rebuilds    int `json:"rebuilds"`
+	MaxSteps    int `json:"max_steps"`
+	MaxDrawn    int `json:"max_drawn"`
+	MaxEdges    int `json:"max_edges"`
+	MaxMeasured int `json:"max_measured"`
+	MaxLabels   int `json:"max_labels"`
+	MaxRows     int `json:"max_rows"`
+	TreeRenders int `json:"tree_renders"`
+}
+
+// The page's bounds on its work per frame (observer/static/app.js).
+const (
+	maxDrawn    = 3000 // MAX_DRAW
+	maxMeasured = 1200 // MAX_MEASURE
+	maxLabels   = 400  // MAX_LABELS
+	maxSteps    = 8    // MAX_STEPS
+	maxTreeRows = 400  // MAX_TREE, per open supervisor
+)
+
+// checkLabels fails the test unless the graph's last drawing placed
+// labels, each inside the canvas, no two overlapping.
+func checkLabels(t *testing.T, tab context.Context) int {
+	t.Helper()
+	type labels struct {
+		Width  float64      `json:"width"`
+		Height float64      `json:"height"`
+		Boxes  [][4]float64 `json:"boxes"`
+	}
+	lb, err := chromedp.Run(tab, chromedp.Evaluate[labels](labelBoxes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lb.Boxes) == 0 {
+		t.Errorf("no label on the graph")
+	}
+	for i, a := range lb.Boxes {
+		if a[0] < 0 || a[1] < 0 || a[2] > lb.Width || a[3] > lb.Height {
+			t.Errorf("label %d at %v is not inside the canvas (%vx%v)", i, a, lb.Width, lb.Height)
+		}
+		for j, b := range lb.Boxes[:i] {
+			if a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3] {
+				t.Errorf("labels %d at %v and %d at %v overlap", i, a, j, b)
+			}
+		}
+	}
+	return len(lb.Boxes)
+}
 
 // frameStats is what measureJS returns.
 type frameStats struct {
@@ -223,31 +286,41 @@ func scaleRun(t *testing.T, ctx context.Context, browser string, sups, per int) 
 	}
 	waitFor(t, tab, fmt.Sprintf("%d devices alive", alive), fmt.Sprintf(aliveIs, alive), time.Minute)
 	res["page_shows_all_ms"] = time.Since(opened).Milliseconds()
-	waitFor(t, tab, "the layout to spread", fmt.Sprintf(framesDrawn, 90), time.Minute)
+	waitFor(t, tab, "the layout to settle", settled, 2*time.Minute)
 	waitFor(t, tab, "labels on the graph", labelsShown, 30*time.Second)
-	labels, _ := chromedp.Run(tab, chromedp.Evaluate[int](`window.observerLabels`))
-	res["labels_drawn"] = labels
+	res["labels_drawn"] = checkLabels(t, tab)
 	screenshot(t, tab, fmt.Sprintf("observer-%d-graph.png", workers))
 
-	// The tree: the supervisor whose first worker failed once shows each
-	// of its children once, none down, and the failed one's dead
-	// generation as a badge.
-	if ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](fmt.Sprintf(openSup, "sup-0000"))); err != nil || !ok {
-		t.Fatalf("opening sup-0000 in the tree: %v %v", ok, err)
+	// The tree: the newest supervisor whose first worker failed once
+	// (every tenth) shows each of its children once, none down, and the
+	// failed one's dead generation as a badge. The tree lists the newest
+	// first, and at most maxTreeRows under each supervisor.
+	sup := fmt.Sprintf("sup-%04d", (sups-1)/10*10)
+	if ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](fmt.Sprintf(openSup, sup))); err != nil || !ok {
+		t.Fatalf("opening %s in the tree: %v %v", sup, ok, err)
 	}
-	waitFor(t, tab, "the children of sup-0000", fmt.Sprintf(`(%s).rows === %d`, fmt.Sprintf(supChildren, "sup-0000"), per), 30*time.Second)
+	waitFor(t, tab, "the children of "+sup, fmt.Sprintf(`(%s).rows === %d`, fmt.Sprintf(supChildren, sup), per), 30*time.Second)
 	type kids struct {
 		Rows int      `json:"rows"`
 		Down int      `json:"down"`
 		Dead []string `json:"dead"`
 	}
-	k, err := chromedp.Run(tab, chromedp.Evaluate[kids](fmt.Sprintf(supChildren, "sup-0000")))
+	k, err := chromedp.Run(tab, chromedp.Evaluate[kids](fmt.Sprintf(supChildren, sup)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k.Rows != per || k.Down != 0 || len(k.Dead) != 1 || k.Dead[0] != "1 dead generation" {
-		t.Errorf("sup-0000 in the tree: %+v, want %d current children, none down, one badge of a dead generation", k, per)
+		t.Errorf("%s in the tree: %+v, want %d current children, none down, one badge of a dead generation", sup, k, per)
 	}
+	nTree, err := chromedp.Run(tab, chromedp.Evaluate[int](treeRows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nTree > 2*maxTreeRows+2 {
+		t.Errorf("the tree has %d rows in its DOM with two supervisors open; want at most %d", nTree, 2*maxTreeRows+2)
+	}
+	res["tree_rows_in_dom"] = nTree
+	screenshot(t, tab, fmt.Sprintf("observer-%d-tree.png", workers))
 
 	// Zoom the graph.
 	zoom, err := chromedp.Run(tab, chromedp.Evaluate[frameStats](fmt.Sprintf(measureJS, zoomAction, 80), chromedp.EvalAwaitPromise))
@@ -256,6 +329,7 @@ func scaleRun(t *testing.T, ctx context.Context, browser string, sups, per int) 
 	}
 	res["graph_zoom"] = zoom
 	waitFor(t, tab, "labels after zooming", labelsShown, 30*time.Second)
+	checkLabels(t, tab)
 
 	// Scroll the table.
 	setView(t, tab, "table")
@@ -286,12 +360,43 @@ func scaleRun(t *testing.T, ctx context.Context, browser string, sups, per int) 
 	setView(t, tab, "timeline")
 	waitFor(t, tab, "the timeline", `document.querySelectorAll("#faults > li").length > 0`, 30*time.Second)
 	screenshot(t, tab, fmt.Sprintf("observer-%d-timeline.png", workers))
+	setView(t, tab, "nodes")
+	waitFor(t, tab, "the nodes", `document.querySelectorAll("#nodes tbody tr").length > 0`, 30*time.Second)
+	screenshot(t, tab, fmt.Sprintf("observer-%d-nodes.png", workers))
+
+	// While another view is shown the graph is not drawn; and no frame did
+	// more than the page's bounds allow.
+	before, err := chromedp.Run(tab, chromedp.Evaluate[workStats](`window.observerFrameStats`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tab, "30 more frames", fmt.Sprintf(`window.observerFrameStats.frames > %d`, before.Frames+30), 30*time.Second)
+	work, err := chromedp.Run(tab, chromedp.Evaluate[workStats](`window.observerFrameStats`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res["work_per_frame"] = work
+	if work.Draws != before.Draws {
+		t.Errorf("the graph was drawn %d times while the nodes view was shown", work.Draws-before.Draws)
+	}
+	if work.MaxDrawn > maxDrawn || work.MaxMeasured > maxMeasured || work.MaxLabels > maxLabels || work.MaxSteps > maxSteps || work.MaxRows > 100 {
+		t.Errorf("work per frame %+v beyond the bounds: %d items, %d labels tried, %d drawn, %d layout steps, 100 table rows",
+			work, maxDrawn, maxMeasured, maxLabels, maxSteps)
+	}
+	if work.MaxSteps < 1 || work.MaxDrawn < 1 || work.MaxRows < 1 {
+		t.Errorf("work per frame %+v: the page did not count its work", work)
+	}
 
 	perf, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](perfEntries))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res["perf"] = perf
+	prof, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](`window.observerProfile`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res["profile"] = prof
 	t.Logf("%d workers under %d supervisors: zoom %+v, scroll %+v, %v", workers, sups, zoom, scroll, perf)
 	return res
 }

@@ -8,11 +8,15 @@
 (function () {
   const MODE = { monitor: 1, notify: 2, peer: 3 };
   const MODE_NAME = ["", "monitor", "notify", "peer"];
-  const MAX_DRAW = 3000;    // devices drawn ungrouped at most
+  const MAX_DRAW = 3000;    // items (devices or groups) drawn at most
   const AUTO_GROUP = 1500;  // "auto" groups by supervisor past this many devices
   const MAX_FAULTS = 500;   // faults kept for the timeline
   const MAX_EVENTS = 300;   // lines kept in the event log
-  const MAX_LABELS = 400;   // labels tried per frame
+  const MAX_LABELS = 400;   // labels drawn per frame at most
+  const MAX_MEASURE = 1200; // labels tried per frame at most
+  const MAX_STEPS = 8;      // layout steps per frame at most
+  const STEP_MS = 6;        // and the time they may take, ms
+  const MAX_TREE = 400;     // rows of the supervision tree rendered at most
   const RESYNC_MS = 10000;  // full snapshot reload (forgotten devices go)
   const POLL_MS = 2000;     // polling when the event stream is unavailable
   const ROW = 22;           // table row height, px
@@ -31,6 +35,8 @@
   function nodeOf(id) { const i = String(id).indexOf("@"); return i < 0 ? "" : String(id).slice(i + 1).replace(/\/[0-9a-f]+$/, ""); }
   function seqOf(id) { return parseInt(String(id).slice(1), 10) || 0; }
   function byID(a, b) { return seqOf(a) - seqOf(b) || (a < b ? -1 : a > b ? 1 : 0); }
+  // byDev orders devices as byID orders their IDs, without parsing them.
+  function byDev(a, b) { return a.seq - b.seq || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0); }
   const NODE_COLORS = ["#79c0ff", "#d2a8ff", "#ffa657", "#7ee787", "#ff7b72", "#e3b341", "#a5d6ff", "#f778ba"];
   const nodeColors = new Map();
   function nodeColor(n) {
@@ -41,7 +47,7 @@
   // ---- model -------------------------------------------------------------
 
   function blank(id) {
-    return { id, node: nodeOf(id), name: "", state: "alive", links: new Map(), children: new Set(), supervisor: "",
+    return { id, seq: seqOf(id), node: nodeOf(id), name: "", state: "alive", links: new Map(), children: new Set(), supervisor: "",
       fault: null, is_supervisor: false, tracked: false, child: "", generation: 0, last_exit: null, restarts: 0,
       restartTimes: [], period: 5000, max_restarts: 0, exits: null, since: "", down_at: "",
       x: NaN, y: NaN, vx: 0, vy: 0 };
@@ -109,7 +115,7 @@
         devices.set(d.id, d);
       }
       for (const id of remoteIDs) { const d = devices.get(id); if (!seen.has(id) && d && d.remote) devices.delete(id); }
-      remoteIDs = seen; clusterNodes = v.nodes || [];
+      remoteIDs = seen; clusterNodes = v.nodes || []; nodesDirty = true;
       changed(true, true);
     } catch (err) { /* the status pill shows the connection */ }
   }
@@ -254,7 +260,7 @@
   function changed(side, structural) {
     dirty = true; tableDirty = true;
     if (side) sideDirty = true;
-    if (structural) { graphDirty = true; heat(0.3); }
+    if (structural) graphDirty = true; // rebuild heats the layout if what it draws changed
   }
 
   function el(tag, attrs, ...kids) {
@@ -271,7 +277,7 @@
     a.addEventListener("click", (ev) => { ev.preventDefault(); select(id); });
     return a;
   }
-  function nodeBadge(n) { const b = el("span", { class: "node", text: n }); b.style.background = nodeColor(n); return b; }
+  function nodeBadge(n, text) { const b = el("span", { class: "node", text: text || n }); b.style.background = nodeColor(n); return b; }
   function fmtTime(t) { return t ? new Date(t).toLocaleTimeString() : ""; }
   function fmtAge(ms) {
     const s = Math.max(0, Math.round(ms / 1000));
@@ -354,7 +360,7 @@
       const up = clusterNodes.filter((x) => x.up).length;
       n.append(el("b", { text: String(up) }), " other node" + (up === 1 ? "" : "s") + " up");
       for (const x of clusterNodes) {
-        const b = nodeBadge(x.name + "/" + x.incarnation + (x.up ? "" : " down"));
+        const b = nodeBadge(x.name, x.name + "/" + x.incarnation + (x.up ? "" : " down"));
         b.title = x.name + ", incarnation " + x.incarnation + ": " + (x.up ? "up" : "not heard from since " + fmtTime(x.last_seen)) + "; " + x.alive + " devices alive";
         if (!x.up) b.style.background = "#6e7681";
         n.append(b);
@@ -366,6 +372,37 @@
       for (const x of nodes) n.append(nodeBadge(x.name + (x.alive ? "" : " (down)")));
       box.append(n);
     }
+  }
+
+  // ---- nodes ---------------------------------------------------------------------
+
+  // renderNodes lists this process and every run of every other node: from
+  // api/cluster (up or not heard from, with their devices), else the nodes
+  // this process holds proxies of. A click filters the table by the node.
+  let nodesDirty = true, lastNodes = 0;
+  function renderNodes() {
+    const tb = $("nodes").tBodies[0]; tb.textContent = "";
+    let alive = 0, down = 0;
+    for (const d of devices.values()) if (!d.node) { if (d.state === "alive") alive++; else down++; }
+    const rows = [{ name: "this process", incarnation: "", state: "serving this page", alive, down, seen: "now", up: true, filter: "node:local" }];
+    if (clusterNodes.length) {
+      for (const x of clusterNodes) rows.push({ name: x.name, incarnation: x.incarnation, state: x.up ? "up" : "down (not heard from)",
+        alive: x.alive, down: x.down, seen: fmtTime(x.last_seen), up: x.up, filter: "node:" + x.name });
+    } else {
+      for (const x of nodes) rows.push({ name: x.name, incarnation: x.incarnation, state: x.alive ? "linked to" : "its devices here are down",
+        alive: x.alive, down: x.down, seen: "", up: x.alive > 0, filter: "node:" + x.name });
+    }
+    for (const r of rows) {
+      const tr = el("tr", { class: r.up ? "" : "down" });
+      const name = el("td"); name.append(r.incarnation ? nodeBadge(r.name) : r.name);
+      tr.append(name, el("td", { text: r.incarnation }), el("td", { text: r.state }), el("td", { text: String(r.alive) }),
+        el("td", { text: String(r.down) }), el("td", { text: r.seen }));
+      tr.addEventListener("click", () => { $("search").value = r.filter; changed(true, true); setView("table"); });
+      tb.append(tr);
+    }
+    $("nodesNote").textContent = clusterNodes.length ? "the whole cluster, as each node publishes it (observer/clusterview); click a node to list its devices" :
+      nodes.length ? "other nodes seen through this process's proxies of their devices; serve the page with observer.WithPeers to see their whole trees" :
+      "a single process: serve the page with observer.WithPeers (observer/clusterview) to see every node of a cluster";
   }
 
   // ---- timeline (history) ----------------------------------------------------
@@ -452,15 +489,15 @@
       const k = d.child || d.name || d.id;
       let sl = by.get(k);
       if (!sl) by.set(k, sl = { key: k, cur: null, dead: 0, abandoned: 0 });
-      if (d.state === "alive" && (!sl.cur || sl.cur.state !== "alive" || (d.generation || 0) > (sl.cur.generation || 0) || byID(d.id, sl.cur.id) > 0)) sl.cur = d;
+      if (d.state === "alive" && (!sl.cur || sl.cur.state !== "alive" || (d.generation || 0) > (sl.cur.generation || 0) || byDev(d, sl.cur) > 0)) sl.cur = d;
       else if (!sl.cur) sl.cur = d;
-      else if (sl.cur.state !== "alive" && byID(d.id, sl.cur.id) > 0) sl.cur = d;
+      else if (sl.cur.state !== "alive" && byDev(d, sl.cur) > 0) sl.cur = d;
       if (d.state === "down") sl.dead++;
       if (d.abandoned) sl.abandoned++;
     }
     const out = [...by.values()];
     // Newest first.
-    out.sort((a, b) => byID(b.cur.id, a.cur.id));
+    out.sort((a, b) => byDev(b.cur, a.cur));
     return out;
   }
 
@@ -473,16 +510,26 @@
       const p = devices.get(d.supervisor);
       if (!p || !p.is_supervisor) roots.push(d);
     }
+    // At most MAX_TREE rows: the filter narrows the tree to the devices it
+    // matches and the supervisors above them.
+    let budget = MAX_TREE;
+    const f = filter();
+    let keep = null;
+    if (f) {
+      keep = new Set();
+      for (const d of devices.values()) {
+        if (!f(d) || (d.state !== "alive" && !showDown())) continue;
+        for (let x = d, n = 0; x && !keep.has(x.id) && n < 64; x = devices.get(x.supervisor), n++) keep.add(x.id);
+      }
+    }
     const rootSlots = new Map();
     for (const r of roots) {
       const k = r.node + "|" + (r.name || r.id);
       const o = rootSlots.get(k);
       if (!o || (r.state === "alive" && (o.state !== "alive" || byID(r.id, o.id) > 0)) || (o.state !== "alive" && byID(r.id, o.id) > 0)) rootSlots.set(k, r);
     }
-    const list = [...rootSlots.values()].filter((r) => r.state === "alive" || showDown()).sort((a, b) => byID(b.id, a.id));
+    const list = [...rootSlots.values()].filter((r) => (r.state === "alive" || showDown()) && (!keep || keep.has(r.id))).sort(byDev).reverse();
     if (!list.length) { box.append(el("p", { class: "muted", text: "No supervisor events yet." })); return; }
-    let budget = 2500;
-    const f = filter();
     function row(d, sl, depth) {
       const line = el("span", null, el("span", { class: "dot " + stateClass(d) }), devLink(d.id, d.child || d.name));
       if (d.node) line.append(nodeBadge(d.node));
@@ -513,7 +560,7 @@
       det.addEventListener("toggle", () => {
         if (det.open === (byDefault !== treeOpen.has(d.id))) return;
         if (treeOpen.has(d.id)) treeOpen.delete(d.id); else treeOpen.add(d.id);
-        if (det.open && !det.querySelector("ul")) fill(det, d, depth);
+        if (det.open && !det.querySelector("ul")) { budget = MAX_TREE; fill(det, d, depth); }
       });
       if (open) fill(det, d, depth);
       return el("li", null, det);
@@ -521,11 +568,12 @@
     function fill(det, d, depth) {
       const ul = el("ul");
       let hidden = 0;
-      for (const sl of slots(d)) {
-        const c = sl.cur;
+      const all = slots(d);
+      for (let i = 0; i < all.length; i++) {
+        const sl = all[i], c = sl.cur;
         if (c.state !== "alive" && !showDown()) { hidden++; continue; }
-        if (f && !c.is_supervisor && !f(c)) continue;
-        if (--budget < 0) { ul.append(el("li", { class: "muted", text: "\u2026 (narrow with the filter)" })); break; }
+        if (keep && !keep.has(c.id)) continue;
+        if (--budget < 0) { ul.append(el("li", { class: "muted more", text: "\u2026 " + (all.length - i) + " more (narrow with the filter)" })); break; }
         ul.append(row(c, sl, depth + 1));
       }
       if (hidden) ul.append(el("li", { class: "muted", text: hidden + " child" + (hidden > 1 ? "ren" : "") + " down now (check \u201cshow down\u201d)" }));
@@ -610,7 +658,7 @@
   // ---- table (virtualised) -----------------------------------------------------
 
   const COLS = [
-    { key: "id", title: "id", w: 100, get: (d) => d.id, cmp: (a, b) => byID(a.id, b.id), text: (d) => idText(d.id) },
+    { key: "id", title: "id", w: 100, get: (d) => d.id, cmp: byDev, text: (d) => idText(d.id) },
     { key: "name", title: "name", w: 130, get: (d) => d.name },
     { key: "node", title: "node", w: 75, get: (d) => d.node || "" },
     { key: "state", title: "state", w: 60, get: (d) => d.state },
@@ -651,7 +699,7 @@
     const c = COLS.find((x) => x.key === sortKey) || COLS[0];
     const get = c.get;
     const cmp = c.cmp || (c.num ? (a, b) => get(a) - get(b) : (a, b) => { const x = get(a), y = get(b); return x < y ? -1 : x > y ? 1 : 0; });
-    rows.sort((a, b) => (sortAsc ? cmp(a, b) : cmp(b, a)) || byID(b.id, a.id));
+    rows.sort((a, b) => (sortAsc ? cmp(a, b) : cmp(b, a)) || byDev(b, a));
     for (const th of $("tableHead").tHead.rows[0].cells) {
       th.classList.toggle("sorted", th.dataset.key === sortKey); th.classList.toggle("asc", sortAsc);
     }
@@ -668,6 +716,7 @@
     const last = Math.min(rows.length, Math.ceil((sc.scrollTop + sc.clientHeight) / ROW) + 5);
     $("table").style.top = first * ROW + "px";
     const want = last - first;
+    perFrame.max_rows = Math.max(perFrame.max_rows, want);
     while (tb.rows.length > want) tb.lastElementChild.remove();
     while (tb.rows.length < want) { const tr = el("tr"); for (let i = 0; i < COLS.length; i++) tr.append(el("td")); tb.append(tr); }
     for (let i = 0; i < want; i++) {
@@ -753,7 +802,7 @@
 
   const canvas = $("graph"), ctx = canvas.getContext("2d");
   const view = { x: 0, y: 0, k: 1 }; // screen = centre + view + world*k
-  let alpha = 1, shown = [], edges = [], treeEdges = [], autoFit = true, groupsBy = null, note = "";
+  let alpha = 1, shown = [], edges = [], treeEdges = [], autoFit = true, groupsBy = null, note = "", shownSig = "";
   const groups = new Map(); // group key -> group node (kept for positions)
 
   function heat(a) { alpha = Math.max(alpha, a); }
@@ -797,6 +846,14 @@
       }
       shown = [...seen];
       note = "grouped by " + mode + ": " + shown.length + " groups of " + list.length + " devices; zoom in, filter, or choose group \u201cnone\u201d to see devices";
+      if (shown.length > MAX_DRAW) {
+        // Even the groups are too many: the largest only.
+        shown.sort((a, b) => (b.members || 1) - (a.members || 1));
+        const kept = new Set(shown.slice(0, MAX_DRAW));
+        for (const [id, g] of repOf) if (!kept.has(g)) repOf.delete(id);
+        shown.length = MAX_DRAW;
+        note += "; drawing the " + MAX_DRAW + " largest groups";
+      }
     } else {
       if (list.length > MAX_DRAW) {
         list.sort((a, b) => (a.state === "down") - (b.state === "down") || byID(b.id, a.id));
@@ -823,6 +880,15 @@
     }
     edges = [...em.values()]; treeEdges = [...tm.values()];
     graphDirty = false;
+    perFrame.rebuilds++;
+    // New items start near what they are tied to. The layout is heated
+    // only when what is drawn changed: a restarted worker in its
+    // supervisor's group, or in the place of the generation before it,
+    // leaves the picture still.
+    for (const d of shown) if (!isFinite(d.x)) place(d);
+    const sig = shown.length + ":" + edges.length + ":" + treeEdges.length;
+    if (sig !== shownSig) { shownSig = sig; heat(0.3); }
+    dirty = true;
   }
 
   function radius(d) {
@@ -830,17 +896,29 @@
     return d.is_supervisor ? 6 : 4;
   }
 
+  // place gives a new item its first position: that of the generation
+  // before it, if it is a restarted child; else near its supervisor or a
+  // peer; else on a sunflower spiral around the centre, which spreads a
+  // large first picture evenly before the layout has run.
+  let spiral = 0;
   function place(d) {
     let ref = null;
     if (!d.group) {
-      ref = devices.get(d.supervisor);
+      const sup = devices.get(d.supervisor);
+      if (sup && d.child) for (const c of sup.children) {
+        const o = devices.get(c);
+        if (o && o !== d && o.child === d.child && isFinite(o.x)) { d.x = o.x; d.y = o.y; return; }
+      }
+      ref = sup;
       if (!ref || !isFinite(ref.x)) for (const p of d.links.keys()) { const pd = devices.get(p); if (pd && isFinite(pd.x)) { ref = pd; break; } }
     }
-    const near = ref && isFinite(ref.x);
-    const r = near ? 30 : 30 * Math.sqrt(shown.length + 1);
-    const a = Math.random() * 2 * Math.PI, s = Math.random() * r;
-    d.x = (near ? ref.x : 0) + Math.cos(a) * s;
-    d.y = (near ? ref.y : 0) + Math.sin(a) * s;
+    if (ref && isFinite(ref.x)) {
+      const a = Math.random() * 2 * Math.PI, s = 10 + Math.random() * 20;
+      d.x = ref.x + Math.cos(a) * s; d.y = ref.y + Math.sin(a) * s;
+      return;
+    }
+    const i = spiral++, r = 2 * radius(d) + 6;
+    d.x = r * Math.sqrt(i) * Math.cos(i * 2.39996); d.y = r * Math.sqrt(i) * Math.sin(i * 2.39996);
   }
 
   function step() {
@@ -918,13 +996,14 @@
     const ox = w / 2 + view.x, oy = h / 2 + view.y, k = view.k;
     const sx = (d) => ox + d.x * k, sy = (d) => oy + d.y * k;
     const on = (x, y, m) => x > -m && y > -m && x < w + m && y < h + m;
+    let nEdges = 0, nDrawn = 0;
     ctx.lineWidth = 1;
     ctx.strokeStyle = "rgba(139,148,158,0.4)";
     ctx.beginPath();
     for (const [a, b] of edges) {
       const ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
       if (!on(ax, ay, 0) && !on(bx, by, 0)) continue;
-      ctx.moveTo(ax, ay); ctx.lineTo(bx, by);
+      ctx.moveTo(ax, ay); ctx.lineTo(bx, by); nEdges++;
     }
     ctx.stroke();
     ctx.strokeStyle = "rgba(88,166,255,0.45)";
@@ -935,7 +1014,7 @@
     for (const [a, b] of treeEdges) {
       const ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
       if (!on(ax, ay, 0) && !on(bx, by, 0)) continue;
-      ctx.moveTo(ax, ay); ctx.lineTo(bx, by);
+      ctx.moveTo(ax, ay); ctx.lineTo(bx, by); nEdges++;
     }
     ctx.stroke();
     ctx.setLineDash([]);
@@ -960,8 +1039,12 @@
         if (d.id === selected) add(strokes, "#fff|3", x, y, r + (d.node ? 2 : 0));
         else if (d.is_supervisor) add(strokes, (d.restart_limit ? color("fault") : color("sup")) + "|1.5", x, y, r + (d.node ? 2 : 0));
       }
-      cands.push([d, x, y, r]);
+      cands.push([d, x, y, r, 0]);
+      nDrawn++;
     }
+    if (!perFrame.draws++) performance.mark("observer-drawn");
+    perFrame.max_drawn = Math.max(perFrame.max_drawn, nDrawn);
+    perFrame.max_edges = Math.max(perFrame.max_edges, nEdges);
     for (const [key, p] of fills) { const [c, a] = key.split("|"); ctx.globalAlpha = +a; ctx.fillStyle = c; ctx.fill(p); }
     ctx.globalAlpha = 1;
     for (const [key, p] of strokes) { const [c, lw] = key.split("|"); ctx.strokeStyle = c; ctx.lineWidth = +lw; ctx.stroke(p); }
@@ -971,11 +1054,19 @@
 
   // drawLabels places labels by priority (selected, groups and supervisors,
   // faults, then the rest), skipping any that would overlap another label
-  // or a node, or leave the canvas. Fewer fit when zoomed out.
+  // or a node, or leave the canvas: fewer fit when zoomed out, more as the
+  // user zooms in. It tries at most MAX_MEASURE labels and draws at most
+  // MAX_LABELS; text widths are measured once.
+  const widths = new Map();
+  function textWidth(text) {
+    let w = widths.get(text);
+    if (w === undefined) {
+      if (widths.size > 20000) widths.clear();
+      w = ctx.measureText(text).width; widths.set(text, w);
+    }
+    return w;
+  }
   function drawLabels(cands, w, h) {
-    const prio = (c) => { const d = c[0]; return d.id === selected ? 1e9 : d.group ? 1e6 + d.members : (d.is_supervisor ? 1e5 : 0) + (d.state === "down" ? 0 : 10) + c[3]; };
-    if (cands.length > MAX_LABELS * 4) cands.sort((a, b) => prio(b) - prio(a)), cands.length = MAX_LABELS * 4;
-    else cands.sort((a, b) => prio(b) - prio(a));
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     const cell = 64, taken = new Map(), boxes = [];
@@ -984,21 +1075,24 @@
         const key = gx * 4096 + gy; let l = taken.get(key); if (!l) taken.set(key, l = []); l.push(b);
       }
     };
-    // Nodes are obstacles too, and so is the toolbar.
+    // Every node drawn is an obstacle, and so are the toolbar and the note.
     for (const [, x, y, r] of cands) take([x - r, y - r, x + r, y + r]);
-    take([0, 0, 420, 34]);
-    let placed = 0;
+    take([0, 0, 430, 34]);
+    if (note) take([0, 34, Math.min(w, 8 * note.length), 52]);
+    for (const c of cands) { const d = c[0]; c[4] = d.id === selected ? 1e9 : d.group ? 1e6 + d.members : (d.is_supervisor ? 1e5 : 0) + (d.state === "down" ? 0 : 10) + c[3]; }
+    cands.sort((a, b) => b[4] - a[4]);
+    let placed = 0, tried = 0;
     for (const [d, x, y, r] of cands) {
-      if (placed >= MAX_LABELS) break;
+      if (placed >= MAX_LABELS || tried >= MAX_MEASURE) break;
+      tried++;
       let text = d.group ? d.name + " (" + d.members + ")" : d.name || idText(d.id);
       if (!d.group && d.node) text += " @" + d.node;
-      const tw = ctx.measureText(text).width;
+      const tw = textWidth(text);
       // Right of the node, else left of it; never past the canvas edge.
       let bx = x + r + 3;
       if (bx + tw > w - 2) bx = x - r - 3 - tw;
       const b = [bx - 1, y - 7, bx + tw + 1, y + 7];
       if (b[0] < 2 || b[1] < 2 || b[3] > h - 24) continue;
-      // Drop the node's own box from the test by shrinking toward the text.
       if (hitExcept(b, x, y, r)) continue;
       take(b); boxes.push(b);
       ctx.fillStyle = d.id === selected ? "#fff" : d.state === "down" ? "#8b949e" : "#c9d1d9";
@@ -1015,33 +1109,56 @@
       }
       return false;
     }
-    window.observerLabels = placed; // for tests: how many labels are drawn
+    perFrame.max_measured = Math.max(perFrame.max_measured, tried);
+    perFrame.max_labels = Math.max(perFrame.max_labels, placed);
+    // For tests: how many labels are drawn, and where (canvas pixels).
+    window.observerLabels = placed;
+    window.observerLabelBoxes = { width: w, height: h, boxes };
   }
 
   // ---- frame loop ----------------------------------------------------------------
 
-  let lastTable = 0, lastSide = 0, lastTimeline = 0, noteShown = "", lastResync = 0;
+  // Work per frame is bounded: the graph is rebuilt at most twice a
+  // second when large, laid out for at most MAX_STEPS steps within
+  // STEP_MS, and drawn only when it is the view shown and something moved
+  // or changed, at most MAX_DRAW items and MAX_LABELS labels; the table
+  // renders the rows in view; the side panel waits for a frame the graph
+  // left light. perFrame counts it, for the browser test.
+  const perFrame = { frames: 0, draws: 0, steps: 0, max_steps: 0, max_drawn: 0, max_edges: 0, max_measured: 0, max_labels: 0, rebuilds: 0, max_rows: 0, tree_renders: 0 };
+  window.observerFrameStats = perFrame;
+  window.observerAlpha = () => alpha; // the layout's heat: it moves until this is 0.02 or less
+  let lastTable = -1e9, lastSide = -1e9, lastTimeline = -1e9, noteShown = "", lastResync = 0, lastRebuild = -1e9, sideWait = 0;
   function frame(t) {
-    const view = currentView();
+    const t0 = performance.now(), view = currentView(), large = devices.size > 3000;
+    perFrame.frames++;
+    let drew = false;
     if (view === "graph") {
-      if (graphDirty) rebuild();
-      if (alpha > 0.02 || dirty) {
-        if (alpha > 0.02) step();
+      if (graphDirty && (!large || t - lastRebuild > 500)) { rebuild(); lastRebuild = t; }
+      if (alpha > 0.02) {
+        let n = 0;
+        do { step(); n++; } while (alpha > 0.02 && n < MAX_STEPS && performance.now() - t0 < STEP_MS);
+        perFrame.steps += n; perFrame.max_steps = Math.max(perFrame.max_steps, n);
+        dirty = true;
+      }
+      if (dirty) {
         if (autoFit) fit();
-        draw();
+        draw(); drew = true;
       }
       if (noteShown !== note) { $("graphNote").textContent = note; noteShown = note; }
     }
-    if (view === "table" && tableDirty && t - lastTable > (devices.size > 3000 ? 500 : 100)) { renderTable(); tableDirty = false; lastTable = t; }
+    if (view === "table" && tableDirty && t - lastTable > (large ? 500 : 100)) { renderTable(); tableDirty = false; lastTable = t; }
     if (view === "timeline" && (timelineDirty || t - lastTimeline > 5000)) { renderTimeline(); timelineDirty = false; lastTimeline = t; }
     if (view === "charts" && Date.now() - seriesAt > 2000) loadSeries();
+    if (view === "nodes" && (nodesDirty || t - lastNodes > 2000)) { renderNodes(); nodesDirty = false; lastNodes = t; }
     dirty = false;
     // The side panels change with the model, not with the view (and
-    // their ages every few seconds).
-    if (t - lastSide > 5000) sideDirty = true;
-    if (sideDirty && t - lastSide > (devices.size > 3000 ? 2000 : 200)) {
+    // their ages every few seconds, less often when large).
+    if (t - lastSide > (large ? 30000 : 5000)) sideDirty = true;
+    if (sideDirty && t - lastSide > (large ? 2000 : 200)) {
+      if (drew && performance.now() - t0 > STEP_MS && sideWait++ < 30) { requestAnimationFrame(frame); return; }
+      sideWait = 0;
       renderStats();
-      if (!$("tab-tree").hidden) renderTree();
+      if (!$("tab-tree").hidden) { renderTree(); perFrame.tree_renders++; }
       if (!$("tab-device").hidden) renderDevice();
       sideDirty = false; lastSide = t;
     }
@@ -1051,8 +1168,8 @@
   function currentView() { return $("view").value; }
   function setView(v) {
     $("view").value = v;
-    for (const name of ["graph", "table", "charts", "timeline"]) $(name + "View").hidden = name !== v;
-    dirty = true; tableDirty = true; timelineDirty = true; graphDirty = true;
+    for (const name of ["graph", "table", "charts", "timeline", "nodes"]) $(name + "View").hidden = name !== v;
+    dirty = true; tableDirty = true; timelineDirty = true; graphDirty = true; nodesDirty = true;
     if (v === "charts") loadSeries();
   }
 
@@ -1119,10 +1236,40 @@
   $("chartWindow").addEventListener("change", () => loadSeries());
   window.addEventListener("resize", () => { dirty = true; if (currentView() === "charts") renderCharts(); drawRows(); });
 
+  // ---- cost ---------------------------------------------------------------------
+
+  // The page measures itself (for the browser test and the curious, in
+  // window.observerProfile): the time spent in each of its costly steps.
+  const profile = {};
+  window.observerProfile = profile;
+  function timed(name, fn) {
+    const p = profile[name] = { calls: 0, ms: 0, max_ms: 0 };
+    return function () {
+      const t0 = performance.now();
+      try { return fn.apply(this, arguments); } finally {
+        const dt = performance.now() - t0;
+        p.calls++; p.ms += dt; if (dt > p.max_ms) p.max_ms = dt;
+      }
+    };
+  }
+  loadSnapshot = timed("loadSnapshot", loadSnapshot);
+  renderStats = timed("renderStats", renderStats);
+  renderTimeline = timed("renderTimeline", renderTimeline);
+  renderTree = timed("renderTree", renderTree);
+  renderDevice = timed("renderDevice", renderDevice);
+  renderTable = timed("renderTable", renderTable);
+  drawRows = timed("drawRows", drawRows);
+  rebuild = timed("rebuild", rebuild);
+  step = timed("step", step);
+  draw = timed("draw", draw);
+  drawLabels = timed("drawLabels", drawLabels);
+  frame = timed("frame", frame);
+
   setupTable();
   showDownOn = $("showDown").checked;
   (async function start() {
     await resync();
+    performance.mark("observer-loaded");
     await loadCluster();
     connect();
     setInterval(loadCluster, 2000);
