@@ -12,7 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/backplane-go/backplane"
 	"github.com/backplane-go/backplane/cluster"
+	"github.com/backplane-go/backplane/observer"
 	"github.com/backplane-go/backplane/supervisor"
 )
 
@@ -96,11 +98,20 @@ func runChild(ctx context.Context, c childConfig) error {
 		return err
 	}
 	defer node.Close()
+	// The node's part of the observer's page of the whole cluster.
+	rec := observer.NewRecorder(observer.WithRetention(20 * time.Second))
+	defer backplane.AddHook(rec.Record)()
+	obs, err := startClusterObserver(node, c.url, c.secret, rec, false)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
 	if err := registerWorker(node); err != nil {
 		return err
 	}
 	sup, err := supervisor.New(
 		supervisor.WithName("backend"),
+		supervisor.WithEventHook(rec.RecordSupervisor),
 		supervisor.WithStrategy(supervisor.OneForOne),
 		supervisor.WithIntensity(20, 10*time.Second),
 		supervisor.WithBackoff(50*time.Millisecond, time.Second, 0.2),

@@ -24,7 +24,12 @@
 // -restart-after, and the frontend finds its backend again. demo-1 also
 // supervises one worker per child node that runs on a child node
 // (cluster.Node.RemoteChild): the worker of a child killed moves to
-// another node, and the summary line says where each worker runs.
+// another node, and the summary line says where each worker runs. Every
+// node publishes its observer's model (package observer/clusterview), so
+// the page served by demo-1 shows the whole cluster: each node's
+// supervisors, devices and faults, and the list of nodes (the "nodes"
+// view), where a killed node's run goes down and its new incarnation
+// appears.
 package main
 
 import (

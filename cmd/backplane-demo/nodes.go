@@ -84,7 +84,14 @@ func runNodes(ctx context.Context, o options, out io.Writer, serve serveFunc) er
 	con := &console{out: out, tty: o.tty}
 
 	svc := demo.New(demo.Config{Seed: o.seed, Interval: o.interval, Rounds: o.rounds, Pool: o.pool})
-	url, stopServing, err := serve(svc.Handler())
+	// The page shows the whole cluster: every node publishes its recorder,
+	// this one gathers them.
+	obs, err := startClusterObserver(node, node.ClientURL(), node.Secret(), svc.Recorder(), true)
+	if err != nil {
+		return err
+	}
+	defer obs.close() // on early returns; closed in order below otherwise
+	url, stopServing, err := serve(obs.handler(svc.Recorder()))
 	if err != nil {
 		return err
 	}
@@ -206,6 +213,7 @@ loop:
 	}
 	stopProcs()
 	procsWG.Wait()
+	obs.close()
 	if err := node.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/backplane-go/backplane/observer"
 )
 
 // lines collects what a demo prints, line by line, for tests to wait on.
@@ -128,6 +132,12 @@ func TestRunNodes(t *testing.T) {
 	if remoteLinked == 0 {
 		t.Errorf("no remote device linked to a frontend in the observer's snapshot: %+v", live.Devices)
 	}
+	// The page shows the whole cluster: the other nodes, up, with their
+	// own supervisors and backends.
+	untilCluster(t, ts.url, "demo-2 and demo-3 up with their backends", func(v observer.ClusterView) bool {
+		return runs(v, "demo-2", true) == 1 && runs(v, "demo-3", true) == 1 &&
+			aliveOn(v, "demo-2", "store") && aliveOn(v, "demo-3", "cache") && aliveOn(v, "demo-3", "backend")
+	})
 
 	out.wait(t, regexp.MustCompile(`^demo-1: (orders|catalog) #\d+ went down: cascade from #\d+@demo-[23]: .*\[root on demo-[23]\]$`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: killed demo-3 \(pid \d+\) with SIGKILL`), waitFor)
@@ -138,6 +148,10 @@ func TestRunNodes(t *testing.T) {
 	feed := getSnapshot(t, ts.url).Faults
 	out.wait(t, regexp.MustCompile(`^demo-3: started again as pid \d+`), waitFor)
 	out.wait(t, regexp.MustCompile(`^demo-1: catalog found cache on demo-3 again: #\d+@demo-3$`), waitFor)
+	// The killed run of demo-3 is down on the page, its new one up.
+	untilCluster(t, ts.url, "demo-3's killed run down and its new one up", func(v observer.ClusterView) bool {
+		return runs(v, "demo-3", false) >= 1 && runs(v, "demo-3", true) == 1 && aliveOn(v, "demo-3", "cache")
+	})
 
 	// The fault feed has the cascades from the other nodes: a remote root,
 	// and an Unreachable one. (Read at once: the feed is a ring, which the
@@ -198,6 +212,53 @@ func TestRunNodes(t *testing.T) {
 	if t.Failed() {
 		t.Logf("output:\n%s", text)
 	}
+}
+
+// untilCluster polls the page's api/cluster until ok holds, or fails the
+// test after waitFor.
+func untilCluster(t *testing.T, url, what string, ok func(observer.ClusterView) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var v observer.ClusterView
+	for {
+		resp, err := http.Get(url + "api/cluster")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = observer.ClusterView{}
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK && ok(v) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: status %d, %v, nodes %+v", what, resp.StatusCode, err, v.Nodes)
+		}
+		<-tick.C
+	}
+}
+
+// runs counts the runs of node in v that are up (or not).
+func runs(v observer.ClusterView, node string, up bool) int {
+	n := 0
+	for _, x := range v.Nodes {
+		if x.Node == node && x.Up == up {
+			n++
+		}
+	}
+	return n
+}
+
+// aliveOn reports whether v has a device named name alive on an up run of node.
+func aliveOn(v observer.ClusterView, node, name string) bool {
+	for _, d := range v.Devices {
+		if d.Node == node && d.Name == name && d.State == "alive" {
+			return true
+		}
+	}
+	return false
 }
 
 func TestTopology(t *testing.T) {
