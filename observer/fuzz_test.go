@@ -13,9 +13,25 @@ import (
 	"github.com/backplane-go/backplane/observer"
 )
 
+// staticPeers are two runs of a node db, one up and one not heard from,
+// both with snap as their model.
+type staticPeers struct{ snap *observer.Snapshot }
+
+func (p staticPeers) PeerSnapshots() []observer.PeerSnapshot {
+	return []observer.PeerSnapshot{
+		{Node: "db", Incarnation: "5f3a9c", Up: true, Snapshot: p.snap},
+		{Node: "db", Incarnation: "1", Snapshot: p.snap},
+	}
+}
+
 // FuzzHandler sends arbitrary paths, query strings, methods and Host
-// headers to the handler: no input may yield a 500 or a panic, every error
-// is JSON, and a Host that is not loopback (nor allowed) always gets 403.
+// headers to the handler, with and without a cluster view (WithPeers): no
+// input may yield a 500 or a panic, every error is JSON, a Host that is
+// not loopback (nor allowed) always gets 403, and every API answer of 200
+// is a JSON object. The seeds give each query parameter of each endpoint
+// (snapshot: limit, events, device, since; events: since; shutdown:
+// device; series: window; cluster: none) in range, out of range, twice,
+// malformed and unknown.
 func FuzzHandler(f *testing.F) {
 	rec := observer.NewRecorder()
 	a, b := backplane.New(backplane.WithName("a")), backplane.New()
@@ -29,6 +45,8 @@ func FuzzHandler(f *testing.F) {
 		rec.Record(e)
 	}
 	h := observer.Handler(rec, observer.WithShutdown(), observer.WithAllowedHosts("ops.example"))
+	hp := observer.Handler(rec, observer.WithAllowedHosts("ops.example"),
+		observer.WithPeers(staticPeers{rec.Snapshot(observer.SnapshotOptions{})}))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the event stream returns at once
 
@@ -62,6 +80,21 @@ func FuzzHandler(f *testing.F) {
 		{1, "127.0.0.1", "/api/shutdown", "device=%231%40a%2F"},
 		{2, "127.0.0.1", "/api/../app.css", "x"},
 		{0, "127.0.0.1", "//api/snapshot", ";;"},
+		{0, "127.0.0.1", "/api/snapshot", "events=0&limit=100000"},
+		{0, "127.0.0.1", "/api/snapshot", "limit=100001"},
+		{0, "127.0.0.1", "/api/snapshot", "device=%237%40db%2F5f3a9c&since=1"},
+		{0, "127.0.0.1", "/api/snapshot", "device=7@db"},
+		{0, "127.0.0.1", "/api/snapshot", "colour=red"},
+		{0, "127.0.0.1", "/api/events", "since=-1"},
+		{0, "127.0.0.1", "/api/events", "since=1&since=2"},
+		{0, "127.0.0.1", "/api/series", "window=600"},
+		{0, "127.0.0.1", "/api/series", "window=601"},
+		{0, "127.0.0.1", "/api/series", "window=+60"},
+		{0, "127.0.0.1", "/api/cluster", "node=db"},
+		{0, "127.0.0.1", "/api/cluster", "%"},
+		{1, "127.0.0.1", "/api/shutdown", ""},
+		{1, "127.0.0.1", "/api/shutdown", "device=%231%40db%2F5f3a9c"},
+		{1, "127.0.0.1", "/api/shutdown", "device=1&device=1"},
 	} {
 		f.Add(seed.method, seed.host, seed.path, seed.query)
 	}
@@ -76,19 +109,21 @@ func FuzzHandler(f *testing.F) {
 		r.URL = u
 		r.RequestURI = u.RequestURI()
 		r.Host = host
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusForbidden && !hostOK(host) {
-			t.Fatalf("%s %s with Host %q: status %d, want 403", r.Method, u, host, w.Code)
-		}
-		if w.Code >= 500 {
-			t.Fatalf("%s %s: status %d: %s", r.Method, u, w.Code, w.Body)
-		}
-		if w.Code >= 400 && w.Header().Get("Content-Type") != "application/json" {
-			t.Fatalf("%s %s: status %d with content type %q", r.Method, u, w.Code, w.Header().Get("Content-Type"))
-		}
-		if w.Code == http.StatusOK && (u.Path == "/api/snapshot" || u.Path == "/api/series") && !strings.HasPrefix(w.Body.String(), "{") {
-			t.Fatalf("%s %s: snapshot body %.40q", r.Method, u, w.Body)
+		for _, h := range []http.Handler{h, hp} {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusForbidden && !hostOK(host) {
+				t.Fatalf("%s %s with Host %q: status %d, want 403", r.Method, u, host, w.Code)
+			}
+			if w.Code >= 500 {
+				t.Fatalf("%s %s: status %d: %s", r.Method, u, w.Code, w.Body)
+			}
+			if w.Code >= 400 && w.Header().Get("Content-Type") != "application/json" {
+				t.Fatalf("%s %s: status %d with content type %q", r.Method, u, w.Code, w.Header().Get("Content-Type"))
+			}
+			if w.Code == http.StatusOK && strings.HasPrefix(u.Path, "/api/") && u.Path != "/api/events" && !strings.HasPrefix(w.Body.String(), "{") {
+				t.Fatalf("%s %s: API body %.40q", r.Method, u, w.Body)
+			}
 		}
 	})
 }
