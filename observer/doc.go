@@ -170,9 +170,14 @@
 //     cleanly, down with a fault, down in a cascade, abandoned; supervisors
 //     have a ring, devices of other nodes a ring of their node's colour.
 //     Past 1500 devices it groups them by supervisor (or, on request, by
-//     node), one circle per group. Labels are placed by priority and
-//     drawn only where they overlap no other label or node and stay inside
-//     the canvas, so more appear as you zoom in. Selecting a device never
+//     node), one circle per group, and it draws at most 3000 items. Labels
+//     are placed by priority and drawn only where they overlap no other
+//     label or node and stay inside the canvas, so more appear as you zoom
+//     in. The page bounds its work per frame: a few layout steps within a
+//     few milliseconds, the graph drawn only while it is shown and
+//     something moved or changed, at most 1,200 labels tried and 400
+//     drawn; the layout is heated only when what it draws changes, and a
+//     restarted child takes its predecessor's place. Selecting a device never
 //     moves the view; "centre" does, and "neighbourhood" shows only the
 //     selected device, its peers, supervisor and children.
 //   - table: one row per device (id, name, node, state, fault, links in
@@ -184,9 +189,15 @@
 //   - timeline: the history: faults, abandoned children and restart
 //     limits in a time window, newest first, a cascade under its root with
 //     the devices that went down with it, panic stacks on demand.
+//   - nodes: this process and every run of every other node, up or not
+//     heard from, with its incarnation and devices (from WithPeers, else
+//     the nodes this process holds proxies of); a click lists a node's
+//     devices in the table.
 //
 // The side panel shows the supervision tree of now: each supervisor's
-// children once, by their ID in its spec, newest first, each as its
+// children once (at most 400 under each; the filter narrows the tree to
+// the devices it matches and their supervisors), by their ID in its spec,
+// newest first, each as its
 // current generation with its uptime, restarts, how its previous
 // generation ended, and for a supervisor the intensity used (restarts
 // within its period); dead and abandoned generations appear as badges.

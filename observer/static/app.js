@@ -360,7 +360,7 @@
       const up = clusterNodes.filter((x) => x.up).length;
       n.append(el("b", { text: String(up) }), " other node" + (up === 1 ? "" : "s") + " up");
       for (const x of clusterNodes) {
-        const b = nodeBadge(x.name, x.name + "/" + x.incarnation + (x.up ? "" : " down"));
+        const b = nodeBadge(x.name, x.name + (x.up ? "" : " (a run down)"));
         b.title = x.name + ", incarnation " + x.incarnation + ": " + (x.up ? "up" : "not heard from since " + fmtTime(x.last_seen)) + "; " + x.alive + " devices alive";
         if (!x.up) b.style.background = "#6e7681";
         n.append(b);
@@ -1086,7 +1086,7 @@
       if (placed >= MAX_LABELS || tried >= MAX_MEASURE) break;
       tried++;
       let text = d.group ? d.name + " (" + d.members + ")" : d.name || idText(d.id);
-      if (!d.group && d.node) text += " @" + d.node;
+      if (!d.group && d.node && d.name) text += " @" + d.node; // an unnamed one's ID names its node
       const tw = textWidth(text);
       // Right of the node, else left of it; never past the canvas edge.
       let bx = x + r + 3;
