@@ -112,7 +112,10 @@
 //	              "text": "#9 disconnected: cascade from #7 ... [worker]"}],
 //	  "faults": [...],                  // recent faulted disconnects, abandoned
 //	                                    // children and restart limits, oldest first
-//	  "shutdown": false                 // whether POST /api/shutdown is enabled
+//	  "shutdown": false,                // whether POST /api/shutdown is enabled
+//	  "retention": "1m0s", "max_down": 2000
+//	                                    // how long and how many down devices are
+//	                                    // kept (the page forgets them likewise)
 //	}
 //
 // Empty fields are left out. "nodes" lists the other nodes (each run of a
@@ -159,9 +162,10 @@
 // # The page
 //
 // The page loads a snapshot, then follows the event stream (it falls back
-// to polling the snapshot without EventSource), and reloads the snapshot
-// now and then to drop forgotten devices (every ten seconds, less often
-// with many devices). Every view shows what is alive now; "show down"
+// to polling the snapshot without EventSource). It forgets the devices
+// that went down as the recorder does (the snapshot's retention and
+// max_down), so it reloads the snapshot only after a gap in the stream,
+// and every five minutes. Every view shows what is alive now; "show down"
 // adds the devices that went down and are kept as history. Its views:
 //
 //   - graph: devices on a canvas with a force layout (springs along links

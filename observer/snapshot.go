@@ -21,6 +21,11 @@ type Snapshot struct {
 	Events   []EventInfo  `json:"events"`   // recent events, oldest first
 	Faults   []EventInfo  `json:"faults"`   // recent faults, oldest first
 	Shutdown bool         `json:"shutdown"` // the shutdown endpoint is enabled (set by Handler)
+	// Retention and MaxDown are how long, and how many, devices that went
+	// down are kept (WithRetention, WithMaxDown): a client following the
+	// event stream forgets them as the recorder does, without reloading.
+	Retention string `json:"retention"` // a Go duration, e.g. "1m0s"
+	MaxDown   int    `json:"max_down"`
 }
 
 // NodeInfo describes another node of the cluster, one run of it: the
@@ -203,12 +208,14 @@ func (r *Recorder) Snapshot(opts SnapshotOptions) *Snapshot {
 	r.pruneLocked(now)
 	c := converter{r: r, now: r.cfg.now().UnixNano(), seen: make(map[*backplane.Fault]*FaultInfo)}
 	s := &Snapshot{
-		Time:    time.Unix(0, now).UTC(),
-		Seq:     r.seq,
-		Stats:   r.statsLocked(),
-		Devices: []DeviceInfo{},
-		Events:  []EventInfo{},
-		Faults:  []EventInfo{},
+		Time:      time.Unix(0, now).UTC(),
+		Seq:       r.seq,
+		Stats:     r.statsLocked(),
+		Retention: r.cfg.retention.String(),
+		MaxDown:   r.cfg.maxDown,
+		Devices:   []DeviceInfo{},
+		Events:    []EventInfo{},
+		Faults:    []EventInfo{},
 	}
 	var devs []*devRec
 	if !opts.Device.IsZero() {

@@ -17,7 +17,7 @@
   const MAX_STEPS = 8;      // layout steps per frame at most
   const STEP_MS = 6;        // and the time they may take, ms
   const MAX_TREE = 400;     // rows of the supervision tree rendered at most
-  const RESYNC_MS = 10000;  // full snapshot reload (forgotten devices go)
+  const RESYNC_MS = 300000; // full snapshot reload, a safety net: the page forgets down devices itself
   const POLL_MS = 2000;     // polling when the event stream is unavailable
   const ROW = 22;           // table row height, px
 
@@ -91,6 +91,10 @@
     // Other nodes' devices come from api/cluster; keep them.
     for (const d of old.values()) if (d.remote) devices.set(d.id, d);
     seq = s.seq; stats = s.stats; canShutdown = s.shutdown; omitted = s.omitted; nodes = s.nodes || [];
+    retention = parsePeriod(s.retention || "1m"); maxDown = s.max_down >= 0 ? s.max_down : 2000;
+    downQ.length = 0;
+    for (const d of devices.values()) if (d.state === "down" && !d.remote) downQ.push(d);
+    downQ.sort((a, b) => Date.parse(a.down_at) - Date.parse(b.down_at));
     faults.length = 0;
     for (const e of s.faults) faults.push(e);
     $("events").textContent = "";
@@ -118,6 +122,24 @@
       remoteIDs = seen; clusterNodes = v.nodes || []; nodesDirty = true;
       changed(true, true);
     } catch (err) { /* the status pill shows the connection */ }
+  }
+
+  // The page forgets the devices that went down as the recorder does
+  // (retention, max_down), so that following the event stream is enough:
+  // no reload of the whole model.
+  let retention = 60000, maxDown = 2000;
+  const downQ = []; // local devices that went down, oldest first
+  function forget() {
+    const t = now();
+    let n = 0;
+    while (n < downQ.length && (downQ.length - n > maxDown || t - Date.parse(downQ[n].down_at) >= retention)) {
+      const d = downQ[n++];
+      if (devices.get(d.id) !== d || d.state !== "down") continue;
+      devices.delete(d.id);
+      const p = devices.get(d.supervisor); if (p) p.children.delete(d.id);
+      if (d.id === selected) sideDirty = true;
+    }
+    if (n) { downQ.splice(0, n); stats.down = Math.max(0, (stats.down || 0) - n); changed(true, true); }
   }
 
   function flip(m) { return ((m & 1) << 1) | ((m & 2) >> 1); }
@@ -156,6 +178,7 @@
       for (const p of d.links.keys()) { const pd = devices.get(p); if (pd) pd.links.delete(d.id); }
       stats.links -= d.links.size; d.links.clear();
       stats.alive--; stats.down = (stats.down || 0) + 1;
+      if (!d.remote) downQ.push(d);
       structural = true;
       break;
     }
@@ -803,6 +826,8 @@
   const canvas = $("graph"), ctx = canvas.getContext("2d");
   const view = { x: 0, y: 0, k: 1 }; // screen = centre + view + world*k
   let alpha = 1, shown = [], edges = [], treeEdges = [], autoFit = true, groupsBy = null, note = "", shownSig = "";
+  const MOVE_MS = 150, MANY_EDGES = 1000; // see draw
+  let lastMove = -1e9, edgesSkipped = false;
   const groups = new Map(); // group key -> group node (kept for positions)
 
   function heat(a) { alpha = Math.max(alpha, a); }
@@ -997,6 +1022,10 @@
     const sx = (d) => ox + d.x * k, sy = (d) => oy + d.y * k;
     const on = (x, y, m) => x > -m && y > -m && x < w + m && y < h + m;
     let nEdges = 0, nDrawn = 0;
+    // Level of detail: while the user pans or zooms a crowded graph, its
+    // edges wait for the movement to stop (frame draws them then).
+    edgesSkipped = performance.now() - lastMove < MOVE_MS && edges.length + treeEdges.length > MANY_EDGES;
+    if (edgesSkipped) { drawNodes(w, h, ox, oy, k, sx, sy, on, 0, 0); return; }
     ctx.lineWidth = 1;
     ctx.strokeStyle = "rgba(139,148,158,0.4)";
     ctx.beginPath();
@@ -1018,6 +1047,11 @@
     }
     ctx.stroke();
     ctx.setLineDash([]);
+    drawNodes(w, h, ox, oy, k, sx, sy, on, nEdges, nDrawn);
+  }
+
+  // drawNodes draws the items on screen and their labels.
+  function drawNodes(w, h, ox, oy, k, sx, sy, on, nEdges, nDrawn) {
     const f = filter(), scale = Math.min(1.6, Math.max(0.5, Math.sqrt(k)));
     const cands = [];
     // Circles are batched by style: one path per fill and per stroke, far
@@ -1127,7 +1161,7 @@
   const perFrame = { frames: 0, draws: 0, steps: 0, max_steps: 0, max_drawn: 0, max_edges: 0, max_measured: 0, max_labels: 0, rebuilds: 0, max_rows: 0, tree_renders: 0 };
   window.observerFrameStats = perFrame;
   window.observerAlpha = () => alpha; // the layout's heat: it moves until this is 0.02 or less
-  let lastTable = -1e9, lastSide = -1e9, lastTimeline = -1e9, noteShown = "", lastResync = 0, lastRebuild = -1e9, sideWait = 0;
+  let lastTable = -1e9, lastSide = -1e9, lastTimeline = -1e9, noteShown = "", lastResync = 0, lastRebuild = -1e9, sideWait = 0, statsShown = false;
   function frame(t) {
     const t0 = performance.now(), view = currentView(), large = devices.size > 3000;
     perFrame.frames++;
@@ -1140,6 +1174,7 @@
         perFrame.steps += n; perFrame.max_steps = Math.max(perFrame.max_steps, n);
         dirty = true;
       }
+      if (edgesSkipped && performance.now() - lastMove >= MOVE_MS) dirty = true;
       if (dirty) {
         if (autoFit) fit();
         draw(); drew = true;
@@ -1155,8 +1190,9 @@
     // their ages every few seconds, less often when large).
     if (t - lastSide > (large ? 30000 : 5000)) sideDirty = true;
     if (sideDirty && t - lastSide > (large ? 2000 : 200)) {
+      if (!statsShown) { renderStats(); statsShown = true; } // the header first, at once
       if (drew && performance.now() - t0 > STEP_MS && sideWait++ < 30) { requestAnimationFrame(frame); return; }
-      sideWait = 0;
+      sideWait = 0; statsShown = false;
       renderStats();
       if (!$("tab-tree").hidden) { renderTree(); perFrame.tree_renders++; }
       if (!$("tab-device").hidden) renderDevice();
@@ -1205,7 +1241,7 @@
     if (drag) {
       const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
       if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
-      view.x += dx; view.y += dy; drag.x = ev.clientX; drag.y = ev.clientY; dirty = true; autoFit = false; return;
+      view.x += dx; view.y += dy; drag.x = ev.clientX; drag.y = ev.clientY; dirty = true; autoFit = false; lastMove = performance.now(); return;
     }
     const d = nearest(ev), tip = $("tooltip");
     if (!d) { tip.hidden = true; return; }
@@ -1221,7 +1257,7 @@
     const cx = ev.clientX - rect.left - rect.width / 2, cy = ev.clientY - rect.top - rect.height / 2;
     const f = Math.exp(-ev.deltaY * 0.0015), k = Math.min(20, Math.max(0.02, view.k * f));
     view.x = cx - (cx - view.x) * k / view.k; view.y = cy - (cy - view.y) * k / view.k; view.k = k;
-    dirty = true; autoFit = false;
+    dirty = true; autoFit = false; lastMove = performance.now();
   }, { passive: false });
 
   for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
@@ -1273,11 +1309,12 @@
     await loadCluster();
     connect();
     setInterval(loadCluster, 2000);
-    // A full reload drops forgotten devices; it costs as much as the
-    // devices, so it comes less often when there are many.
+    // The page forgets down devices as the recorder does; a full reload
+    // comes only after a gap in the stream, and every few minutes.
     lastResync = Date.now();
     setInterval(() => {
-      if (source && Date.now() - lastResync > RESYNC_MS * Math.max(1, devices.size / 2000)) { lastResync = Date.now(); resync(); }
+      forget();
+      if (source && Date.now() - lastResync > RESYNC_MS) { lastResync = Date.now(); resync(); }
     }, 1000);
     requestAnimationFrame(frame);
   })();
