@@ -125,6 +125,11 @@ func demoPictures(t *testing.T, browser, bin, name string, wait time.Duration, a
 	settle, stop := context.WithTimeout(tab, 20*time.Second)
 	_ = chromedp.Do(settle, chromedp.Poll[chromedp.Void](settled))
 	stop()
+	// And a moment when no child is down between two generations, if one
+	// comes within 15 seconds: the picture shows the tree whole.
+	calm, stop := context.WithTimeout(tab, 15*time.Second)
+	_ = chromedp.Do(calm, chromedp.Poll[chromedp.Void](`!document.getElementById("tree").textContent.includes("down now")`))
+	stop()
 	waitFor(t, tab, "labels on the graph", labelsShown, 30*time.Second)
 	checkLabels(t, tab)
 	graph := fmt.Sprintf("demo-%s-graph.png", name)
