@@ -138,6 +138,7 @@ func (c *converter) event(e entry) EventInfo {
 		info.Kind = e.styp.String()
 		info.Supervisor = idText(e.peer)
 		info.Generation = e.gen
+		info.Stopped = e.stopped
 		if e.err != nil {
 			info.Error = e.err.Error()
 		}

@@ -125,6 +125,8 @@ type entry struct {
 	name  string
 	fault *backplane.Fault
 	err   error // supervisor events
+	// stopped: ChildExited: the supervisor stopped the child
+	stopped bool
 }
 
 // NewRecorder returns a Recorder with the given options. The defaults are:
@@ -246,9 +248,14 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 		}
 		if s != nil && f.typ == supervisor.EventChildRestarted {
 			s.restarts++
+			// The intensity counts a restart as the supervisor does: a
+			// group restart (OneForAll, RestForOne) once, for the child
+			// that ended by itself, not for those it stopped with it.
 			sv := s.supLocked()
-			sv.recent[sv.nrecent%recentMax] = now
-			sv.nrecent++
+			if ex, ok := sv.exits[f.childName]; !ok || !ex.stopped {
+				sv.recent[sv.nrecent%recentMax] = now
+				sv.nrecent++
+			}
 		}
 	case supervisor.EventChildExited:
 		r.st.exits++
@@ -281,7 +288,7 @@ func (r *Recorder) RecordSupervisor(e supervisor.Event) {
 	if name == "" && c != nil {
 		name = c.name
 	}
-	ent := entry{styp: f.typ, gen: f.gen, at: now, dev: f.child, peer: f.sup, name: name, fault: f.fault, err: f.err}
+	ent := entry{styp: f.typ, gen: f.gen, at: now, dev: f.child, peer: f.sup, name: name, fault: f.fault, err: f.err, stopped: f.stopped}
 	r.pushLocked(ent, f.typ == supervisor.EventRestartLimit || f.typ == supervisor.EventChildAbandoned || f.typ == supervisor.EventChildStartFailed)
 	r.pruneLocked(now)
 	r.mu.Unlock()

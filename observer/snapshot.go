@@ -60,7 +60,9 @@ type DeviceInfo struct {
 	Restarts     int        `json:"restarts,omitempty"`   // supervisor: restarts it made
 	// Recent: supervisor: restarts it made within the last Period
 	// (restarts in the period, against MaxRestarts, is the intensity
-	// used). Period and MaxRestarts are the supervisor's intensity, as
+	// used), counted as the supervisor counts them: a group restart
+	// (OneForAll, RestForOne) once, where Restarts counts every child
+	// restarted. Period and MaxRestarts are the supervisor's intensity, as
 	// its events carry it (supervisor.Source); before any event of it is
 	// seen, Period is DefaultIntensityPeriod and MaxRestarts 0 (unknown).
 	Recent       int    `json:"recent_restarts,omitempty"`
@@ -98,8 +100,9 @@ type EventInfo struct {
 	Supervisor string     `json:"supervisor,omitempty"`
 	Generation uint64     `json:"generation,omitempty"` // supervisor events: the child's generation
 	Fault      *FaultInfo `json:"fault,omitempty"`
-	Error      string     `json:"error,omitempty"` // supervisor events: why a start failed, or the restart limit error
-	Text       string     `json:"text"`            // one line for humans
+	Error      string     `json:"error,omitempty"`   // supervisor events: why a start failed, or the restart limit error
+	Stopped    bool       `json:"stopped,omitempty"` // child exited: its supervisor stopped it
+	Text       string     `json:"text"`              // one line for humans
 }
 
 // FaultInfo describes a backplane.Fault. For a cascade, Chain lists the

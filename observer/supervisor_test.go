@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,5 +156,63 @@ func TestSupervisorIntensityFromEvents(t *testing.T) {
 	}
 	if d := device(t, s, sup.ID()); d.MaxRestarts != 7 || d.Period != "3s" {
 		t.Errorf("supervisor: max %d, period %q; want 7, 3s", d.MaxRestarts, d.Period)
+	}
+}
+
+// TestSupervisorGroupRestart: a OneForAll supervisor restarts its three
+// children when one fails, and counts that as one restart against its
+// intensity: so does the recorder, though it records three children
+// restarted.
+func TestSupervisorGroupRestart(t *testing.T) {
+	for range 20 {
+		rec := observer.NewRecorder()
+		restarted := make(chan struct{}, 3)
+		var failed atomic.Bool
+		once := supervisor.Func(func(ctx context.Context) error {
+			if failed.CompareAndSwap(false, true) {
+				return errors.New("boom")
+			}
+			<-ctx.Done()
+			return nil
+		})
+		wait := supervisor.Func(func(ctx context.Context) error {
+			<-ctx.Done()
+			return nil
+		})
+		var supID backplane.DeviceID
+		sup, err := supervisor.New(supervisor.WithName("all"), supervisor.WithStrategy(supervisor.OneForAll),
+			supervisor.WithIntensity(5, time.Minute),
+			supervisor.WithEventHook(func(e supervisor.Event) {
+				rec.RecordSupervisor(e)
+				if r, ok := e.(supervisor.ChildRestarted); ok {
+					supID = r.SupervisorID // written before the send that the test waits on
+					restarted <- struct{}{}
+				}
+			}),
+			supervisor.WithChildren(
+				supervisor.ChildSpec{ID: "a", Service: wait},
+				supervisor.ChildSpec{ID: "b", Service: once},
+				supervisor.ChildSpec{ID: "c", Service: wait},
+			))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- sup.Serve(ctx) }()
+		for range 3 {
+			<-restarted
+		}
+		s := rec.Snapshot(observer.SnapshotOptions{Device: supID})
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		if s == nil {
+			t.Fatal("no supervisor in the model")
+		}
+		if d := device(t, s, supID); d.Recent != 1 || d.Restarts != 3 {
+			t.Fatalf("supervisor after a group restart: recent %d, restarts %d; want 1 (as it counts them), 3 children restarted", d.Recent, d.Restarts)
+		}
 	}
 }

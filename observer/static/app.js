@@ -195,7 +195,13 @@
         }
       }
       if (e.kind === "child restarted") {
-        if (s) { s.restarts = (s.restarts || 0) + 1; s.restartTimes.push(Date.parse(e.time)); if (s.restartTimes.length > 64) s.restartTimes.shift(); }
+        if (s) {
+          s.restarts = (s.restarts || 0) + 1;
+          // The intensity counts a group restart once, as the supervisor does:
+          // not the children it stopped with the one that ended.
+          const ex = s.exits && s.exits.get(e.name);
+          if (!ex || !ex.stopped) { s.restartTimes.push(Date.parse(e.time)); if (s.restartTimes.length > 64) s.restartTimes.shift(); }
+        }
         stats.restarts = (stats.restarts || 0) + 1;
       } else stats.child_starts = (stats.child_starts || 0) + 1;
       structural = true;
@@ -203,7 +209,7 @@
     }
     case "child exited": {
       const s = devices.get(e.supervisor);
-      if (s && e.name) { s.exits = s.exits || new Map(); s.exits.set(e.name, { device: e.device, time: e.time, fault: e.fault || null }); }
+      if (s && e.name) { s.exits = s.exits || new Map(); s.exits.set(e.name, { device: e.device, time: e.time, fault: e.fault || null, stopped: !!e.stopped }); }
       break;
     }
     case "child abandoned": {
