@@ -139,6 +139,7 @@ func TestObserverInBrowser(t *testing.T) {
 	setView(t, tab, "graph")
 	wait("the layout to spread", fmt.Sprintf(framesDrawn, 120))
 	wait("labels on the graph", labelsShown)
+	checkLabels(t, tab)
 
 	screenshot(t, tab, "observer.png")
 }
