@@ -832,7 +832,7 @@
   const canvas = $("graph"), ctx = canvas.getContext("2d");
   const view = { x: 0, y: 0, k: 1 }; // screen = centre + view + world*k
   let alpha = 1, shown = [], edges = [], treeEdges = [], autoFit = true, groupsBy = null, note = "", shownSig = "";
-  const MOVE_MS = 150, MANY_EDGES = 1000; // see draw
+  const MOVE_MS = 150, MANY_EDGES = 500; // see draw
   let lastMove = -1e9, edgesSkipped = false;
   const groups = new Map(); // group key -> group node (kept for positions)
 
@@ -909,6 +909,9 @@
         if (b && b !== a) tm.set(a.id + "\n" + b.id, [b, a]);
       }
     }
+    // A child is linked to its supervisor: the supervision edge says so,
+    // and the link is not drawn again over it.
+    for (const [a, b] of tm.values()) em.delete(a.id < b.id ? a.id + "\n" + b.id : b.id + "\n" + a.id);
     edges = [...em.values()]; treeEdges = [...tm.values()];
     graphDirty = false;
     perFrame.rebuilds++;
@@ -1028,8 +1031,9 @@
     const sx = (d) => ox + d.x * k, sy = (d) => oy + d.y * k;
     const on = (x, y, m) => x > -m && y > -m && x < w + m && y < h + m;
     let nEdges = 0, nDrawn = 0;
-    // Level of detail: while the user pans or zooms a crowded graph, its
-    // edges wait for the movement to stop (frame draws them then).
+    // Level of detail: while the user pans or zooms a graph of more than
+    // MANY_EDGES edges, they wait for the movement to stop (frame draws
+    // them then).
     edgesSkipped = performance.now() - lastMove < MOVE_MS && edges.length + treeEdges.length > MANY_EDGES;
     if (edgesSkipped) { drawNodes(w, h, ox, oy, k, sx, sy, on, 0, 0); return; }
     ctx.lineWidth = 1;
