@@ -131,6 +131,16 @@ type Config struct {
 	// running without credentials, which goes to slog.Default().
 	Logger *slog.Logger
 
+	// Replicas is how many NATS servers keep a copy of the registry of
+	// cluster-wide names and groups (a JetStream key-value bucket), if
+	// this node is the one that creates it: the first node of the cluster
+	// to use names or groups. A registry with 3 copies survives the loss
+	// of one server; with 1, it is lost with its server. Default 3, or as
+	// many JetStream servers as the NATS cluster has when the registry is
+	// created, if fewer: start the nodes of a routed cluster before using
+	// names or groups.
+	Replicas int
+
 	// OnNode, if set, is told when a session with another node incarnation
 	// comes up and when it ends (Erlang's net_kernel:monitor_nodes): see
 	// NodeEvent. It is called with the events in order, one at a time, on
@@ -171,6 +181,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = defaultTimeout
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = defaultReplicas
 	}
 	return c
 }

@@ -151,6 +151,7 @@ func (h *handler) Down(node wire.Node, reason error) {
 	if p != nil {
 		_ = p.watch.Disconnect(nil)
 	}
+	n.reg.down(node, reason)
 	if n.log != nil {
 		n.log.Warn("cluster: session ended", slog.String("node", n.id.String()),
 			slog.String("peer", peerID.String()), slog.Any("reason", reason),

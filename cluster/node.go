@@ -50,6 +50,8 @@ type Node struct {
 	forged atomic.Uint64 // frames dropped by the handler: see forgery
 
 	events    *events // Config.OnNode; nil if none
+	reg       *registry
+	storeDir  string // the embedded server's JetStream store; "" if none
 	heartbeat time.Duration
 	timeout   time.Duration // Config.Timeout
 	started   chan struct{} // closed once tr, self and id are set
@@ -93,8 +95,18 @@ func Start(cfg Config) (*Node, error) {
 		return nil, errorf("cluster: start: %w", errors.New("empty node name"))
 	}
 	cfg = cfg.withDefaults()
+	tcfg := cfg.transport()
+	dir := ""
+	if cfg.URL == "" {
+		var err error
+		if dir, err = storeDir(cfg.Name); err != nil {
+			return nil, err
+		}
+		tcfg.ServerOptions = jetStream(cfg.Name, dir, tcfg.ServerOptions)
+	}
 	n := &Node{
 		exportsDev: backplane.New(bridge.Owned(), backplane.WithName("cluster exports")),
+		storeDir:   dir,
 		heartbeat:  cfg.Heartbeat,
 		timeout:    cfg.Timeout,
 		events:     newEvents(cfg.OnNode),
@@ -113,10 +125,12 @@ func Start(cfg Config) (*Node, error) {
 		gone:       make(map[string]bool),
 		heard:      make(map[string]uint64),
 	}
-	tr, err := transport.Start(cfg.transport(), (*handler)(n))
+	n.reg = newRegistry(n, cfg.Cluster, cfg.Replicas)
+	tr, err := transport.Start(tcfg, (*handler)(n))
 	if err != nil {
 		close(n.started)
 		_ = n.exportsDev.Disconnect(nil)
+		n.removeStore()
 		if errors.Is(err, transport.ErrInsecure) {
 			return nil, errorf("cluster: start %q: %w: %w", cfg.Name, ErrInsecure, err)
 		}
@@ -175,6 +189,7 @@ func (n *Node) Close() error {
 		tasks = append(tasks, d)
 	}
 	n.mu.Unlock()
+	n.reg.close()
 	for _, d := range tasks {
 		_ = d.Line().Kill(backplane.DeviceID{}, ErrClosed)
 	}
@@ -198,6 +213,7 @@ func (n *Node) Close() error {
 	_ = n.exportsDev.Disconnect(nil)
 	n.events.close() // after the transport's last Down
 	n.wg.Wait()
+	n.removeStore()
 	return err
 }
 
@@ -340,6 +356,7 @@ func (n *Node) forgetExports() {
 			}
 		}
 		n.mu.Unlock()
+		n.reg.deviceGone(seq)
 	}
 }
 

@@ -173,12 +173,15 @@ func redact(urls string) string {
 // per-node credentials: it may publish only frames from itself
 // ("<cluster>.node.*.<name>") and subscribe only to frames to itself
 // ("<cluster>.node.<name>.*"), names written as in subjects (see doc.go).
-// Give them to the node's user on an external NATS server.
+// Beyond frames, it may use the cluster's registry bucket (names and
+// groups, see registryPublish) and subscribe to the client inboxes
+// (InboxSubjects) for the answers. Give them to the node's user on an
+// external NATS server.
 func Permissions(cluster, name string) *server.Permissions {
 	p := cluster + ".node."
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: []string{p + "*." + token(name)}},
-		Subscribe: &server.SubjectPermission{Allow: []string{p + token(name) + ".*"}},
+		Publish:   &server.SubjectPermission{Allow: append([]string{p + "*." + token(name)}, registryPublish(cluster)...)},
+		Subscribe: &server.SubjectPermission{Allow: []string{p + token(name) + ".*", InboxSubjects}},
 	}
 }
 
