@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/backplane-go/backplane"
@@ -219,7 +220,8 @@ func (r *registry) bind(ctx context.Context, js jetstream.JetStream) (jetstream.
 		last = err
 		var api *jetstream.APIError
 		switch {
-		case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
+		case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
+			errors.Is(err, nats.ErrNoResponders): // no server of the account runs JetStream
 			return nil, fmt.Errorf("%w: %w", ErrNoRegistry, err)
 		case replicas > 1 && errors.As(err, &api) && (api.ErrorCode == errInsufficientResources ||
 			api.ErrorCode == errNoPeersForPlacement || api.ErrorCode == errReplicasNotSupported):
