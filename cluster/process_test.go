@@ -56,6 +56,8 @@ const procTimeout = time.Second
 //	                      FaultError (with an error at the first other message)
 //	echo SUBJECT          a NATS connection of its own, besides the node's, that
 //	                      answers every request on SUBJECT with its data
+//	gname NAME            a device holding the cluster-wide name NAME
+//	gjoin GROUP           a device that joins GROUP
 //
 // Reports, one per line: "ok <cmd>", "err <cmd>: <error>", "msg NAME <kind>
 // <from> <fault kind>", "end NAME <crash kind> <device> <root>".
@@ -268,6 +270,12 @@ func nodeMain() {
 					}
 					_ = dev.Disconnect(nil)
 				}()
+			case "gname", "gjoin":
+				dev := backplane.New(backplane.WithName(f[1]))
+				if f[0] == "gname" {
+					return n.RegisterName(ctx, f[1], dev)
+				}
+				return n.Join(ctx, f[1], dev)
 			case "echo":
 				nc, err := dial(os.Getenv(envURL), os.Getenv(envSecret))
 				if err != nil {
@@ -336,7 +344,9 @@ type child struct {
 func startNode(tb testing.TB, name, url, secret string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url, envSecret+"="+secret)
+	// TMPDIR: an embedded server's JetStream store goes away with the test
+	// even if the process is killed.
+	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url, envSecret+"="+secret, "TMPDIR="+tb.TempDir())
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
