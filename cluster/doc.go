@@ -107,6 +107,89 @@
 // and so does its restart intensity: if this node dies, so does the
 // supervision (there is no takeover by another node).
 //
+// # Cluster-wide names
+//
+// Node.RegisterName gives a name to a device for the whole cluster
+// (Erlang's global): the first registration of a name wins, on whichever
+// node it is made, and the others fail with a *NameTakenError
+// (ErrNameTaken) that names the holder. Node.WhereIs finds the holder
+// without naming its node and returns a Line to it; Node.Names lists every
+// name; Node.WatchName follows a name as its holder changes. A name is
+// freed when its device disconnects, when its node becomes unreachable from
+// any other node, or by Node.UnregisterName. Node.Register and Node.Lookup
+// remain: a name per node, found by asking that node.
+//
+// # Groups
+//
+// Node.Join makes a device a member of a group (Erlang's pg), Node.Leave
+// takes it out, Node.Members lists a group's members across the cluster as
+// Lines, Node.Groups lists every group with its members' IDs, and
+// Node.WatchGroup tells of members as they come and go. A device may be in
+// many groups; joining a group twice is one membership. A member leaves
+// when its device disconnects, and with its node when the node becomes
+// unreachable from any other node.
+//
+// # The registry
+//
+// Names and groups live in one JetStream key-value bucket, the registry
+// ("<cluster>_registry", a '.' of Config.Cluster written '_'), which NATS
+// replicates and orders: consensus is JetStream's, not this package's. A
+// registration or a join is a create-only write, so that of two nodes
+// racing for a name exactly one succeeds; every delete is conditional on
+// the revision read, so that two nodes freeing the names of the same dead
+// node, or a node freeing a name re-registered meanwhile, undo nothing.
+// Every node watches the whole bucket into a copy of its own, which
+// answers WhereIs, Names, Members and Groups at once and feeds the
+// watches; nodes agree once the bucket's updates have reached them all
+// (normally within a round trip). A node opens a session with every node
+// incarnation that holds a name or a membership, so that it sees that
+// incarnation become unreachable, and then frees its entries.
+//
+// Groups use the registry too, rather than pg's broadcast of joins between
+// nodes, on purpose. pg relies on Erlang's full mesh: every node connected
+// to every other. Nodes here connect lazily and have no list of members to
+// broadcast to; building one would take the discovery the registry already
+// gives. One ordered log for names and groups gives one way to free the
+// entries of a dead node, convergence by construction (every copy replays
+// the same log), and one state to read (Groups) to check it; and it needs
+// no new frame kinds in the wire format. The price: a join or a leave is a
+// replicated write, which needs the bucket's quorum, where pg would accept
+// it locally.
+//
+// Every embedded server runs JetStream for the registry, with streams in
+// memory (a temporary directory holds JetStream's own state; Close removes
+// it). A server with a route listener runs clustered JetStream, under the
+// node's name as server name and Config.Cluster as cluster name; NATS
+// elects a clustered JetStream leader only among two servers or more, so
+// the registry of a routed cluster works once a second node has joined.
+// The node that first uses the registry creates it with Config.Replicas
+// copies (default 3, fewer if there are fewer JetStream servers then). An
+// external NATS system (Config.URL) must have JetStream enabled for the
+// node's account; without it, names and groups fail at first use with
+// ErrNoRegistry.
+//
+// # Names and groups under partition
+//
+// On the side of a partition that holds a quorum of the registry's copies
+// (and of JetStream's leaders), names and groups keep working, and the
+// nodes there see the others' sessions end after Config.Timeout and free
+// their names and members. On the other side, writes (RegisterName,
+// UnregisterName, Join, Leave) fail with ErrNoRegistry when their ctx ends
+// (every call on the registry whose ctx has no deadline is given one of 5
+// seconds), while
+// reads (WhereIs, Names, Members, Groups) answer from the node's copy:
+// the last values it knew, which may name holders the other side has freed
+// since, and miss what it registered. The frees that side attempts fail
+// and are tried again every Config.Timeout; before each new try the
+// holder's node is pinged, and a free is dropped once a session with the
+// holder's incarnation is live again. When the partition heals, every copy
+// catches up with the registry: the nodes of the minority side learn that
+// their names and memberships were freed (their watches are told), and
+// nothing gives them back: register again, from a WatchName callback for
+// instance. A free tried again just as the partition heals, before the
+// session with the holder's node is back, may still free a name held on
+// the other side.
+//
 // # Security
 //
 // Nobody outside the cluster gets in: a node admits only clients and

@@ -50,6 +50,8 @@ func (e GroupEvent) String() string {
 // RegisterName for bad input, when the registry cannot be reached
 // (ErrNoRegistry) and after Close. Cost: one replicated write.
 func (n *Node) Join(ctx context.Context, group string, l backplane.Linkable) error {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if !validRegistryName(group) {
 		return fmt.Errorf("cluster: join %q: %w: not a group name", group, backplane.ErrInvalid)
 	}
@@ -80,6 +82,8 @@ func (n *Node) Join(ctx context.Context, group string, l backplane.Linkable) err
 // fails with ErrNotMember if the device is not a member as this node's
 // copy of the registry knows, and otherwise as Join.
 func (n *Node) Leave(ctx context.Context, group string, l backplane.Linkable) error {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if !validRegistryName(group) {
 		return fmt.Errorf("cluster: leave %q: %w: not a group name", group, backplane.ErrInvalid)
 	}
@@ -117,6 +121,8 @@ func (n *Node) Leave(ctx context.Context, group string, l backplane.Linkable) er
 // registry, as WhereIs, and fails as WhereIs. Cost: a Line per member; use
 // Groups for the IDs alone.
 func (n *Node) Members(ctx context.Context, group string) ([]backplane.Line, error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if !validRegistryName(group) {
 		return nil, fmt.Errorf("cluster: members of %q: %w: not a group name", group, backplane.ErrInvalid)
 	}
@@ -176,6 +182,8 @@ func compareIDs(a, b backplane.DeviceID) int {
 // them: nodes agree on it once the registry's updates have reached them
 // all. It blocks only to bind the registry, as WhereIs.
 func (n *Node) Groups(ctx context.Context) (map[string][]backplane.DeviceID, error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if _, err := n.reg.open(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: groups: %w", err)
 	}
@@ -200,6 +208,8 @@ func (n *Node) Groups(ctx context.Context) (map[string][]backplane.DeviceID, err
 // It is stopped as WatchName's watch, and fails as Members, and with
 // backplane.ErrInvalid for a nil fn.
 func (n *Node) WatchGroup(ctx context.Context, group string, fn func(GroupEvent)) (stop func(), err error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	switch {
 	case !validRegistryName(group):
 		return nil, fmt.Errorf("cluster: watch group %q: %w: not a group name", group, backplane.ErrInvalid)

@@ -120,6 +120,8 @@ func registryErr(ctx context.Context, err error) error {
 // registry cannot be reached or has no quorum, and with ErrClosed after
 // Close. Cost: one replicated write.
 func (n *Node) RegisterName(ctx context.Context, name string, l backplane.Linkable) error {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if !validRegistryName(name) {
 		return fmt.Errorf("cluster: register name %q: %w: not a name", name, backplane.ErrInvalid)
 	}
@@ -162,6 +164,8 @@ func (n *Node) taken(ctx context.Context, kv jetstream.KeyValue, name string) er
 // the name, with a *NameTakenError (ErrNameTaken) if a device of another
 // node does, and otherwise as RegisterName.
 func (n *Node) UnregisterName(ctx context.Context, name string) error {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if !validRegistryName(name) {
 		return fmt.Errorf("cluster: unregister name %q: %w: not a name", name, backplane.ErrInvalid)
 	}
@@ -198,6 +202,8 @@ func (n *Node) UnregisterName(ctx context.Context, name string) error {
 // does; later calls do not block. It fails with backplane.ErrInvalid for
 // a malformed name, and with ErrClosed after Close.
 func (n *Node) WhereIs(ctx context.Context, name string) (backplane.Line, error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if !validRegistryName(name) {
 		return backplane.Line{}, fmt.Errorf("cluster: where is %q: %w: not a name", name, backplane.ErrInvalid)
 	}
@@ -222,6 +228,8 @@ func (n *Node) WhereIs(ctx context.Context, name string) (backplane.Line, error)
 // updates have reached them all. It blocks only to bind the registry, as
 // WhereIs. Cost: a copy of the map.
 func (n *Node) Names(ctx context.Context) (map[string]backplane.DeviceID, error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	if _, err := n.reg.open(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: names: %w", err)
 	}
@@ -246,6 +254,8 @@ func (n *Node) Names(ctx context.Context) (map[string]backplane.DeviceID, error)
 // the registry, as WhereIs, and fails as WhereIs for a malformed name, a
 // nil fn (backplane.ErrInvalid) and after Close.
 func (n *Node) WatchName(ctx context.Context, name string, fn func(NameEvent)) (stop func(), err error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
 	switch {
 	case !validRegistryName(name):
 		return nil, fmt.Errorf("cluster: watch name %q: %w: not a name", name, backplane.ErrInvalid)

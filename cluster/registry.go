@@ -47,7 +47,22 @@ const (
 	markerTTL = time.Minute
 	// defaultReplicas is Config.Replicas' default.
 	defaultReplicas = 3
+	// registryTimeout bounds a call on the registry whose context has no
+	// deadline, as JetStream bounds its requests.
+	registryTimeout = 5 * time.Second
 )
+
+// registryContext returns ctx, bounded by registryTimeout if it has no
+// deadline; a nil ctx is context.Background().
+func registryContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, registryTimeout)
+}
 
 // validRegistryName reports whether s may be a name or a group: 1 to 255
 // bytes of ASCII letters, digits, '.', '_' and '-', neither beginning nor
@@ -130,6 +145,9 @@ func newRegistry(n *Node, cluster string, replicas int) *registry {
 // values. It fails with ErrNoRegistry if JetStream cannot be reached, and
 // with ctx's cause if ctx ends first.
 func (r *registry) open(ctx context.Context) (jetstream.KeyValue, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -171,7 +189,9 @@ func (r *registry) start(ctx context.Context) (jetstream.KeyValue, chan struct{}
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := kv.WatchAll(ctx)
+	// The watch lives as long as the registry: its context is the
+	// registry's, not the caller's, which ends when the call returns.
+	w, err := kv.WatchAll(r.ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: watch: %w", ErrNoRegistry, err)
 	}
