@@ -102,7 +102,7 @@ func (n *Node) Leave(ctx context.Context, group string, l backplane.Linkable) er
 	if !ok {
 		return fmt.Errorf("cluster: leave %q: %v: %w", group, line.ID(), ErrNotMember)
 	}
-	err = kv.Purge(ctx, key, jetstream.LastRevision(e.rev), jetstream.PurgeTTL(markerTTL))
+	err = free(ctx, kv, key, e.rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return fmt.Errorf("cluster: leave %q: %v: %w", group, line.ID(), ErrNotMember) // left meanwhile
 	}

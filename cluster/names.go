@@ -182,7 +182,7 @@ func (n *Node) UnregisterName(ctx context.Context, name string) error {
 	case e.dev.Node != n.self:
 		return &NameTakenError{Name: name, Holder: n.deviceID(e.dev)}
 	}
-	err = kv.Purge(ctx, nameKeyPrefix+name, jetstream.LastRevision(e.rev), jetstream.PurgeTTL(markerTTL))
+	err = free(ctx, kv, nameKeyPrefix+name, e.rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return fmt.Errorf("cluster: unregister name %q: %w", name, ErrNotFound) // freed meanwhile
 	}

@@ -514,7 +514,7 @@ func (r *registry) clean() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(r.ctx, r.n.timeout)
-			err := kv.Purge(ctx, key, jetstream.LastRevision(rev), jetstream.PurgeTTL(markerTTL))
+			err := free(ctx, kv, key, rev)
 			cancel()
 			delete(pinged, key)
 			if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
@@ -529,6 +529,15 @@ func (r *registry) clean() {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// free deletes the entry key if the bucket's revision of it is still rev:
+// whoever frees an entry names the revision it saw, so that an entry
+// freed and taken again meanwhile, by this node or any other, stays. It
+// fails with jetstream.ErrKeyRevisionMismatch otherwise. The entry's
+// marker expires after markerTTL.
+func free(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64) error {
+	return kv.Purge(ctx, key, jetstream.LastRevision(rev), jetstream.PurgeTTL(markerTTL))
 }
 
 // stillStale reports whether the entry key at rev is still to be deleted,
