@@ -176,19 +176,17 @@
 // their names and members. On the other side, writes (RegisterName,
 // UnregisterName, Join, Leave) fail with ErrNoRegistry when their ctx ends
 // (every call on the registry whose ctx has no deadline is given one of 5
-// seconds), while
-// reads (WhereIs, Names, Members, Groups) answer from the node's copy:
-// the last values it knew, which may name holders the other side has freed
-// since, and miss what it registered. The frees that side attempts fail
-// and are tried again every Config.Timeout; before each new try the
-// holder's node is pinged, and a free is dropped once a session with the
-// holder's incarnation is live again. When the partition heals, every copy
-// catches up with the registry: the nodes of the minority side learn that
-// their names and memberships were freed (their watches are told), and
-// nothing gives them back: register again, from a WatchName callback for
-// instance. A free tried again just as the partition heals, before the
-// session with the holder's node is back, may still free a name held on
-// the other side.
+// seconds), while reads (WhereIs, Names, Members, Groups) answer from the
+// node's copy: the last values it knew, which may name holders the other
+// side has freed since, and miss what the other side registered since.
+// The frees that side attempts fail;
+// such a free is tried again only once the holder's incarnation is found
+// unreachable anew: the node pings it every Config.Timeout, and a holder
+// that answers, once the partition heals, keeps its entries. When the
+// partition heals, every copy catches up with the registry: the nodes of
+// the minority side learn that their names and memberships were freed
+// (their watches are told), and nothing gives them back: register again,
+// from a WatchName callback for instance.
 //
 // # Security
 //

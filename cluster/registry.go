@@ -33,9 +33,7 @@ import (
 // node when the device disconnects, and every node that sees the holder's
 // node incarnation unreachable (handler.Down). To see that, a node opens a
 // session with every incarnation that holds an entry (pingNode) as soon as
-// its copy shows one. A delete that fails (the bucket has no quorum) is
-// tried again every Config.Timeout while the entry is unchanged, and
-// dropped if a session with the holder's incarnation comes up meanwhile.
+// its copy shows one. A delete that fails is tried again (see clean).
 
 const (
 	nameKeyPrefix  = "n/"
@@ -108,11 +106,15 @@ type registry struct {
 	groups  map[string]map[string]entry // group -> key -> member
 	holders map[uint64]backplane.Line   // local devices that hold entries, while connected
 	watched map[wire.Node]bool          // other incarnations that hold entries, their node pinged
-	stale   map[string]uint64           // entries to delete: key -> revision
-	nameW   map[string]map[*callbacks[NameEvent]]struct{}
-	groupW  map[string]map[*callbacks[GroupEvent]]struct{}
-	wake    chan struct{} // buffered: wakes the cleaner
-	stop    chan struct{} // closed by close
+	// downCount counts, per incarnation, the times it was found
+	// unreachable (nodeGone); the cleaner forgets the counts it no longer
+	// needs.
+	downCount map[wire.Node]uint64
+	stale     map[string]uint64 // entries to delete: key -> revision
+	nameW     map[string]map[*callbacks[NameEvent]]struct{}
+	groupW    map[string]map[*callbacks[GroupEvent]]struct{}
+	wake      chan struct{} // buffered: wakes the cleaner
+	stop      chan struct{} // closed by close
 
 	ctx    context.Context // of the cleaner's requests, cancelled by close
 	cancel context.CancelFunc
@@ -121,22 +123,23 @@ type registry struct {
 func newRegistry(n *Node, cluster string, replicas int) *registry {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &registry{
-		ctx:      ctx,
-		cancel:   cancel,
-		n:        n,
-		bucket:   transport.RegistryBucket(cluster),
-		replicas: replicas,
-		sem:      make(chan struct{}, 1),
-		changed:  make(chan struct{}),
-		names:    make(map[string]entry),
-		groups:   make(map[string]map[string]entry),
-		holders:  make(map[uint64]backplane.Line),
-		watched:  make(map[wire.Node]bool),
-		stale:    make(map[string]uint64),
-		nameW:    make(map[string]map[*callbacks[NameEvent]]struct{}),
-		groupW:   make(map[string]map[*callbacks[GroupEvent]]struct{}),
-		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+		n:         n,
+		bucket:    transport.RegistryBucket(cluster),
+		replicas:  replicas,
+		sem:       make(chan struct{}, 1),
+		changed:   make(chan struct{}),
+		names:     make(map[string]entry),
+		groups:    make(map[string]map[string]entry),
+		holders:   make(map[uint64]backplane.Line),
+		watched:   make(map[wire.Node]bool),
+		downCount: make(map[wire.Node]uint64),
+		stale:     make(map[string]uint64),
+		nameW:     make(map[string]map[*callbacks[NameEvent]]struct{}),
+		groupW:    make(map[string]map[*callbacks[GroupEvent]]struct{}),
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
 	}
 }
 
@@ -404,6 +407,7 @@ func (r *registry) nodeGone(node wire.Node) {
 		return
 	}
 	delete(r.watched, node)
+	r.downCount[node]++
 	for name, e := range r.names {
 		if e.dev.Node == node {
 			r.markStale(nameKeyPrefix+name, e.rev)
@@ -465,18 +469,20 @@ func (r *registry) deviceGone(seq uint64) {
 }
 
 // clean deletes the stale entries until close. An entry is deleted at
-// once when it becomes stale; one that could not be deleted (the bucket
-// has no quorum, or is not reachable) is tried again every Config.Timeout.
-// If another node holds it, that node is pinged first, a round before, so
-// that a node that is back (a partition healed, this node's connection
-// restored) is known live, and keeps its entries, before the delete is
-// tried again.
+// once when it becomes stale. One that could not be deleted (the bucket
+// had no quorum, or could not be reached) is tried again: every
+// Config.Timeout if a local device or an earlier incarnation of this node
+// held it; otherwise only once the holder's incarnation has been found
+// unreachable again since (nodeGone): the holder's node is pinged, every
+// Config.Timeout, and the delete is tried when that ping's session fails.
+// A node that is back (a partition healed, this node's connection
+// restored) answers the ping instead, and keeps its entries.
 func (r *registry) clean() {
 	defer r.n.wg.Done()
 	retry := time.NewTicker(r.n.timeout)
 	defer retry.Stop()
-	failed := make(map[string]bool) // tried and failed
-	pinged := make(map[string]bool) // failed, and its holder pinged since
+	failed := make(map[string]failure) // tried, and failed
+	pinged := make(map[string]bool)    // failed, and the holder pinged since
 	for {
 		tick := false
 		select {
@@ -499,26 +505,37 @@ func (r *registry) clean() {
 				delete(pinged, key)
 			}
 		}
+		if tick {
+			r.pruneDowns(failed)
+		}
 		for key, rev := range work {
 			holder, ok := r.stillStale(key, rev)
-			switch {
-			case !ok:
+			if !ok {
 				delete(failed, key)
 				delete(pinged, key)
 				continue
-			case failed[key] && holder.Name != r.n.self.Name && !pinged[key]:
-				_ = r.n.pingNode(holder)
-				pinged[key] = true
-				continue
-			case failed[key] && !tick:
-				continue
 			}
+			if f, ok := failed[key]; ok {
+				switch {
+				case holder.Name == r.n.self.Name:
+					if !tick {
+						continue
+					}
+				case r.downs(holder) == f.downs: // not found unreachable again yet
+					if tick && !pinged[key] {
+						_ = r.n.pingNode(holder) // a failure is a Down
+						pinged[key] = true
+					}
+					continue
+				}
+			}
+			downs := r.downs(holder)
 			ctx, cancel := context.WithTimeout(r.ctx, r.n.timeout)
 			err := free(ctx, kv, key, rev)
 			cancel()
 			delete(pinged, key)
 			if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-				failed[key] = true
+				failed[key] = failure{holder: holder, downs: downs}
 				continue
 			}
 			delete(failed, key)
@@ -529,6 +546,36 @@ func (r *registry) clean() {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// failure is a failed delete: the holder's incarnation and how many times
+// it had been found unreachable then.
+type failure struct {
+	holder wire.Node
+	downs  uint64
+}
+
+// pruneDowns forgets the counts of the incarnations that no failed delete
+// refers to.
+func (r *registry) pruneDowns(failed map[string]failure) {
+	keep := make(map[wire.Node]bool, len(failed))
+	for _, f := range failed {
+		keep[f.holder] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for node := range r.downCount {
+		if !keep[node] {
+			delete(r.downCount, node)
+		}
+	}
+}
+
+// downs returns how many times node was found unreachable.
+func (r *registry) downs(node wire.Node) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.downCount[node]
 }
 
 // free deletes the entry key if the bucket's revision of it is still rev:
