@@ -18,7 +18,8 @@ import (
 // Three nodes with embedded servers joined by routes run clustered
 // JetStream, under per-node credentials: names and groups work with the
 // permissions each node has, and those permissions do not let a member
-// delete the registry.
+// delete the registry. A node that leaves takes its names and members
+// with it, and comes back under the same name.
 func TestNamesRoutedWithUsers(t *testing.T) {
 	users := map[string]string{"a": "pa", "b": "pb", "c": "pc"}
 	a := start(t, cluster.Config{Name: "a", Users: users, RouteListen: "127.0.0.1:0"})
@@ -99,9 +100,40 @@ func TestNamesRoutedWithUsers(t *testing.T) {
 	}
 	cancel()
 	<-done
-	for _, n := range nodes {
-		if _, err := n.Names(ctx); err != nil {
-			t.Fatal(err)
+
+	// c leaves: its names and members go. Restarted under its name (its
+	// embedded server a JetStream peer of the same name, with an empty
+	// store), it takes part in the registry again.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var still []member
+	for _, m := range all {
+		if m.node != c {
+			still = append(still, m)
 		}
 	}
+	for _, n := range []*cluster.Node{a, b} {
+		for name, w := range wins {
+			if w.node == c {
+				waitHolder(t, n, name, backplane.DeviceID{})
+			}
+		}
+		waitMembers(t, n, "g", idsOn(n, still))
+	}
+	c2 := start(t, cluster.Config{Name: "c", Users: users, Routes: []string{a.RouteURL()}, Secret: a.Secret()})
+	d2 := backplane.New()
+	defer d2.Drop()
+	if err := c2.RegisterName(ctxFor(t), "c2", d2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Join(ctxFor(t), "g", d2); err != nil {
+		t.Fatal(err)
+	}
+	still = append(still, member{c2, d2})
+	for _, n := range []*cluster.Node{a, b, c2} {
+		waitHolder(t, n, "c2", idOn(n, c2, d2))
+		waitMembers(t, n, "g", idsOn(n, still))
+	}
 }
+
