@@ -98,7 +98,7 @@ type registry struct {
 	mu      sync.Mutex
 	closed  bool
 	kv      jetstream.KeyValue // nil until open
-	w       jetstream.KeyWatcher
+	sub     *nats.Subscription // the watch
 	ready   chan struct{} // closed once the copy holds the bucket's values; nil until open
 	changed chan struct{} // closed and replaced at every update applied
 	rev     uint64        // the bucket's revision of the last update applied
@@ -192,9 +192,7 @@ func (r *registry) start(ctx context.Context) (jetstream.KeyValue, chan struct{}
 	if err != nil {
 		return nil, nil, err
 	}
-	// The watch lives as long as the registry: its context is the
-	// registry's, not the caller's, which ends when the call returns.
-	w, err := kv.WatchAll(r.ctx)
+	sub, updates, pending, err := r.watch()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: watch: %w", ErrNoRegistry, err)
 	}
@@ -202,16 +200,54 @@ func (r *registry) start(ctx context.Context) (jetstream.KeyValue, chan struct{}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		_ = w.Stop()
+		_ = sub.Unsubscribe()
 		return nil, nil, ErrClosed
 	}
-	r.kv, r.w, r.ready = kv, w, ready
+	r.kv, r.sub, r.ready = kv, sub, ready
 	r.n.wg.Add(2)
 	r.mu.Unlock()
-	go r.follow(w, ready)
+	go r.follow(updates, ready, pending)
 	go r.clean()
 	return kv, ready, nil
 }
+
+// watch subscribes to every update of the bucket, the latest of each key
+// first: an ordered consumer, which NATS makes again from where it
+// stopped when it misses its heartbeats, sent every Config.Timeout/2, as
+// when the server that held it leaves. Messages go to updates, which is
+// closed once the subscription ends; pending is how many the bucket held
+// when the watch began. The watch lives as long as the registry: its
+// context is the registry's, not the caller's.
+func (r *registry) watch() (sub *nats.Subscription, updates chan *nats.Msg, pending uint64, err error) {
+	js, err := r.n.tr.Conn().JetStream()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	updates = make(chan *nats.Msg, 256)
+	sub, err = js.Subscribe(kvPrefix(r.bucket)+">", func(m *nats.Msg) { updates <- m },
+		nats.BindStream(kvStream(r.bucket)), nats.OrderedConsumer(), nats.DeliverLastPerSubject(),
+		nats.IdleHeartbeat(max(r.n.timeout/2, minWatchHeartbeat)), nats.Context(r.ctx))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	// The subscription calls its closed handler after its last message.
+	sub.SetClosedHandler(func(string) { close(updates) })
+	pending, err = sub.InitialConsumerPending()
+	if err != nil {
+		_ = sub.Unsubscribe()
+		return nil, nil, 0, err
+	}
+	return sub, updates, pending, nil
+}
+
+// minWatchHeartbeat is the shortest heartbeat of the watch.
+const minWatchHeartbeat = 100 * time.Millisecond
+
+// kvPrefix is the subject prefix of the bucket's keys.
+func kvPrefix(bucket string) string { return "$KV." + bucket + "." }
+
+// kvStream is the name of the bucket's stream.
+func kvStream(bucket string) string { return "KV_" + bucket }
 
 // bind returns the bucket, creating it with r.replicas copies if none
 // exists, or as many as there are JetStream servers if fewer. While
@@ -269,31 +305,43 @@ const (
 	errReplicasNotSupported  jetstream.ErrorCode = 10074
 )
 
-// follow applies the bucket's updates to the copy until the watch stops.
-func (r *registry) follow(w jetstream.KeyWatcher, ready chan struct{}) {
+// follow applies the bucket's updates to the copy until the watch ends.
+// ready is closed once the copy holds what the bucket held when the watch
+// began (pending messages).
+func (r *registry) follow(updates chan *nats.Msg, ready chan struct{}, pending uint64) {
 	defer r.n.wg.Done()
-	init := true
-	for e := range w.Updates() {
-		if e == nil {
-			if init {
-				init = false
-				close(ready)
-			}
+	done := pending == 0
+	if done {
+		close(ready)
+	}
+	prefix := kvPrefix(r.bucket)
+	for m := range updates {
+		meta, err := m.Metadata()
+		if err != nil || !strings.HasPrefix(m.Subject, prefix) {
 			continue
 		}
-		r.apply(e)
+		r.apply(m.Subject[len(prefix):], meta.Sequence.Stream, isPut(m), m.Data)
+		if !done && meta.NumPending == 0 {
+			done = true
+			close(ready)
+		}
 	}
 }
 
-// apply applies one update of the bucket to the copy and tells the
-// watches.
-func (r *registry) apply(e jetstream.KeyValueEntry) {
-	key, rev := e.Key(), e.Revision()
-	put := e.Operation() == jetstream.KeyValuePut
+// isPut reports whether m, a message of the bucket, sets its key rather
+// than deletes it: a delete or a purge carries its operation in a header,
+// and a marker left by the server its reason.
+func isPut(m *nats.Msg) bool {
+	return m.Header.Get("KV-Operation") == "" && m.Header.Get("Nats-Marker-Reason") == ""
+}
+
+// apply applies one update of the bucket, of key at revision rev, to the
+// copy and tells the watches.
+func (r *registry) apply(key string, rev uint64, put bool, value []byte) {
 	var dev wire.Device
 	if put {
 		var ok bool
-		if dev, ok = parseDevice(e.Value()); !ok {
+		if dev, ok = parseDevice(value); !ok {
 			put = false // not ours: treated as absent
 		}
 	}
@@ -660,7 +708,7 @@ func (r *registry) close() {
 	r.closed = true
 	close(r.stop)
 	r.cancel()
-	w := r.w
+	sub := r.sub
 	var cs []interface{ stop(bool) }
 	for _, m := range r.nameW {
 		for c := range m {
@@ -673,8 +721,8 @@ func (r *registry) close() {
 		}
 	}
 	r.mu.Unlock()
-	if w != nil {
-		_ = w.Stop()
+	if sub != nil {
+		_ = sub.Unsubscribe()
 	}
 	for _, c := range cs {
 		c.stop(false)
