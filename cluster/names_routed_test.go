@@ -136,4 +136,3 @@ func TestNamesRoutedWithUsers(t *testing.T) {
 		waitMembers(t, n, "g", idsOn(n, still))
 	}
 }
-

@@ -99,9 +99,9 @@ type registry struct {
 	closed  bool
 	kv      jetstream.KeyValue // nil until open
 	sub     *nats.Subscription // the watch
-	ready   chan struct{} // closed once the copy holds the bucket's values; nil until open
-	changed chan struct{} // closed and replaced at every update applied
-	rev     uint64        // the bucket's revision of the last update applied
+	ready   chan struct{}      // closed once the copy holds the bucket's values; nil until open
+	changed chan struct{}      // closed and replaced at every update applied
+	rev     uint64             // the bucket's revision of the last update applied
 	names   map[string]entry
 	groups  map[string]map[string]entry // group -> key -> member
 	holders map[uint64]backplane.Line   // local devices that hold entries, while connected
