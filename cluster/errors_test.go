@@ -99,8 +99,20 @@ func TestErrorsNamePackageOnce(t *testing.T) {
 	errs["register kind twice"] = b.RegisterKind("k", func(context.Context, []byte) error { return nil })
 	errs["register kind after close"] = closed.RegisterKind("k", func(context.Context, []byte) error { return nil })
 	errs["register after close"] = closed.Register("x", parent)
+	dev := backplane.New()
+	defer dev.Drop()
+	errs["register name"] = a.RegisterName(long, "n", dev)
+	errs["register name taken"] = b.RegisterName(long, "n", parent)
+	_, errs["where is not found"] = b.WhereIs(long, "nope")
+	errs["leave not member"] = b.Leave(long, "g", parent)
+	errs["unregister name after close"] = closed.UnregisterName(long, "n")
+	errs["register name, no registry"] = registryErr(long, ErrClosed)
 	errs["unreachable, closed"] = &UnreachableError{Node: b.ID(), Reason: ErrClosed}
 	errs["unreachable, wrapped"] = &UnreachableError{Node: b.ID(), Reason: errorf("cluster: x: %w", ErrClosed)}
+	if errs["register name"] != nil {
+		t.Errorf("register name: %v", errs["register name"])
+	}
+	delete(errs, "register name")
 	for what, err := range errs {
 		if err == nil {
 			t.Errorf("%s: no error", what)

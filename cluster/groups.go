@@ -53,18 +53,18 @@ func (n *Node) Join(ctx context.Context, group string, l backplane.Linkable) err
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if !validRegistryName(group) {
-		return fmt.Errorf("cluster: join %q: %w: not a group name", group, backplane.ErrInvalid)
+		return errorf("cluster: join %q: %w: not a group name", group, backplane.ErrInvalid)
 	}
 	line, err := checkLocal(l)
 	if err != nil {
-		return fmt.Errorf("cluster: join %q: %w", group, err)
+		return errorf("cluster: join %q: %w", group, err)
 	}
 	kv, err := n.reg.open(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: join %q: %w", group, err)
+		return errorf("cluster: join %q: %w", group, err)
 	}
 	if err := n.holdLocal(line); err != nil {
-		return fmt.Errorf("cluster: join %q: %w", group, err)
+		return errorf("cluster: join %q: %w", group, err)
 	}
 	dev := n.wireID(line.ID())
 	rev, err := kv.Create(ctx, memberKey(group, dev), formatDevice(dev))
@@ -72,7 +72,7 @@ func (n *Node) Join(ctx context.Context, group string, l backplane.Linkable) err
 	case errors.Is(err, jetstream.ErrKeyExists):
 		return nil // a member already
 	case err != nil:
-		return fmt.Errorf("cluster: join %q: %w", group, registryErr(ctx, err))
+		return errorf("cluster: join %q: %w", group, registryErr(ctx, err))
 	}
 	n.reg.waitRev(ctx, rev)
 	return nil
@@ -85,29 +85,29 @@ func (n *Node) Leave(ctx context.Context, group string, l backplane.Linkable) er
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if !validRegistryName(group) {
-		return fmt.Errorf("cluster: leave %q: %w: not a group name", group, backplane.ErrInvalid)
+		return errorf("cluster: leave %q: %w: not a group name", group, backplane.ErrInvalid)
 	}
 	line, err := checkLocal(l)
 	if err != nil {
-		return fmt.Errorf("cluster: leave %q: %w", group, err)
+		return errorf("cluster: leave %q: %w", group, err)
 	}
 	kv, err := n.reg.open(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: leave %q: %w", group, err)
+		return errorf("cluster: leave %q: %w", group, err)
 	}
 	key := memberKey(group, n.wireID(line.ID()))
 	n.reg.mu.Lock()
 	e, ok := n.reg.groups[group][key]
 	n.reg.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("cluster: leave %q: %v: %w", group, line.ID(), ErrNotMember)
+		return errorf("cluster: leave %q: %v: %w", group, line.ID(), ErrNotMember)
 	}
 	err = free(ctx, kv, key, e.rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return fmt.Errorf("cluster: leave %q: %v: %w", group, line.ID(), ErrNotMember) // left meanwhile
+		return errorf("cluster: leave %q: %v: %w", group, line.ID(), ErrNotMember) // left meanwhile
 	}
 	if err != nil {
-		return fmt.Errorf("cluster: leave %q: %w", group, registryErr(ctx, err))
+		return errorf("cluster: leave %q: %w", group, registryErr(ctx, err))
 	}
 	n.reg.waitFree(ctx, key, e.rev)
 	return nil
@@ -124,10 +124,10 @@ func (n *Node) Members(ctx context.Context, group string) ([]backplane.Line, err
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if !validRegistryName(group) {
-		return nil, fmt.Errorf("cluster: members of %q: %w: not a group name", group, backplane.ErrInvalid)
+		return nil, errorf("cluster: members of %q: %w: not a group name", group, backplane.ErrInvalid)
 	}
 	if _, err := n.reg.open(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: members of %q: %w", group, err)
+		return nil, errorf("cluster: members of %q: %w", group, err)
 	}
 	ids := n.memberIDs(group)
 	out := make([]backplane.Line, 0, len(ids))
@@ -135,7 +135,7 @@ func (n *Node) Members(ctx context.Context, group string) ([]backplane.Line, err
 		l, err := n.Line(id)
 		if err != nil {
 			if errors.Is(err, ErrClosed) {
-				return nil, fmt.Errorf("cluster: members of %q: %w", group, err)
+				return nil, errorf("cluster: members of %q: %w", group, err)
 			}
 			continue // a local member that disconnected meanwhile
 		}
@@ -185,7 +185,7 @@ func (n *Node) Groups(ctx context.Context) (map[string][]backplane.DeviceID, err
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if _, err := n.reg.open(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: groups: %w", err)
+		return nil, errorf("cluster: groups: %w", err)
 	}
 	n.reg.mu.Lock()
 	groups := make([]string, 0, len(n.reg.groups))
@@ -212,19 +212,19 @@ func (n *Node) WatchGroup(ctx context.Context, group string, fn func(GroupEvent)
 	defer cancel()
 	switch {
 	case !validRegistryName(group):
-		return nil, fmt.Errorf("cluster: watch group %q: %w: not a group name", group, backplane.ErrInvalid)
+		return nil, errorf("cluster: watch group %q: %w: not a group name", group, backplane.ErrInvalid)
 	case fn == nil:
-		return nil, fmt.Errorf("cluster: watch group %q: %w: nil func", group, backplane.ErrInvalid)
+		return nil, errorf("cluster: watch group %q: %w: nil func", group, backplane.ErrInvalid)
 	}
 	if _, err := n.reg.open(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: watch group %q: %w", group, err)
+		return nil, errorf("cluster: watch group %q: %w", group, err)
 	}
 	c := newCallbacks(fn)
 	r := n.reg
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("cluster: watch group %q: %w", group, ErrClosed)
+		return nil, errorf("cluster: watch group %q: %w", group, ErrClosed)
 	}
 	var ids []backplane.DeviceID
 	for _, e := range r.groups[group] {

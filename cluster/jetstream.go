@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -66,7 +65,7 @@ func selfRoute(o *server.Options) error {
 func storeDir(name string) (string, error) {
 	dir, err := os.MkdirTemp("", "backplane-"+name+"-")
 	if err != nil {
-		return "", fmt.Errorf("cluster: start %q: JetStream store: %w", name, err)
+		return "", errorf("cluster: start %q: JetStream store: %w", name, err)
 	}
 	return dir, nil
 }

@@ -95,9 +95,9 @@ func (n *Node) holdLocal(l backplane.Line) error {
 // registryErr wraps err, a failed write to the registry, for ctx.
 func registryErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %w", ErrNoRegistry, context.Cause(ctx))
+		return errorf("cluster: %w: %w", ErrNoRegistry, context.Cause(ctx))
 	}
-	return fmt.Errorf("%w: %w", ErrNoRegistry, err)
+	return errorf("cluster: %w: %w", ErrNoRegistry, err)
 }
 
 // RegisterName gives name to the local device l for the whole cluster
@@ -123,18 +123,18 @@ func (n *Node) RegisterName(ctx context.Context, name string, l backplane.Linkab
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if !validRegistryName(name) {
-		return fmt.Errorf("cluster: register name %q: %w: not a name", name, backplane.ErrInvalid)
+		return errorf("cluster: register name %q: %w: not a name", name, backplane.ErrInvalid)
 	}
 	line, err := checkLocal(l)
 	if err != nil {
-		return fmt.Errorf("cluster: register name %q: %w", name, err)
+		return errorf("cluster: register name %q: %w", name, err)
 	}
 	kv, err := n.reg.open(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: register name %q: %w", name, err)
+		return errorf("cluster: register name %q: %w", name, err)
 	}
 	if err := n.holdLocal(line); err != nil {
-		return fmt.Errorf("cluster: register name %q: %w", name, err)
+		return errorf("cluster: register name %q: %w", name, err)
 	}
 	dev := n.wireID(line.ID())
 	rev, err := kv.Create(ctx, nameKeyPrefix+name, formatDevice(dev))
@@ -142,7 +142,7 @@ func (n *Node) RegisterName(ctx context.Context, name string, l backplane.Linkab
 		return n.taken(ctx, kv, name)
 	}
 	if err != nil {
-		return fmt.Errorf("cluster: register name %q: %w", name, registryErr(ctx, err))
+		return errorf("cluster: register name %q: %w", name, registryErr(ctx, err))
 	}
 	n.reg.waitRev(ctx, rev)
 	return nil
@@ -167,27 +167,27 @@ func (n *Node) UnregisterName(ctx context.Context, name string) error {
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if !validRegistryName(name) {
-		return fmt.Errorf("cluster: unregister name %q: %w: not a name", name, backplane.ErrInvalid)
+		return errorf("cluster: unregister name %q: %w: not a name", name, backplane.ErrInvalid)
 	}
 	kv, err := n.reg.open(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: unregister name %q: %w", name, err)
+		return errorf("cluster: unregister name %q: %w", name, err)
 	}
 	n.reg.mu.Lock()
 	e, ok := n.reg.names[name]
 	n.reg.mu.Unlock()
 	switch {
 	case !ok:
-		return fmt.Errorf("cluster: unregister name %q: %w", name, ErrNotFound)
+		return errorf("cluster: unregister name %q: %w", name, ErrNotFound)
 	case e.dev.Node != n.self:
 		return &NameTakenError{Name: name, Holder: n.deviceID(e.dev)}
 	}
 	err = free(ctx, kv, nameKeyPrefix+name, e.rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return fmt.Errorf("cluster: unregister name %q: %w", name, ErrNotFound) // freed meanwhile
+		return errorf("cluster: unregister name %q: %w", name, ErrNotFound) // freed meanwhile
 	}
 	if err != nil {
-		return fmt.Errorf("cluster: unregister name %q: %w", name, registryErr(ctx, err))
+		return errorf("cluster: unregister name %q: %w", name, registryErr(ctx, err))
 	}
 	n.reg.waitFree(ctx, nameKeyPrefix+name, e.rev)
 	return nil
@@ -205,20 +205,20 @@ func (n *Node) WhereIs(ctx context.Context, name string) (backplane.Line, error)
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if !validRegistryName(name) {
-		return backplane.Line{}, fmt.Errorf("cluster: where is %q: %w: not a name", name, backplane.ErrInvalid)
+		return backplane.Line{}, errorf("cluster: where is %q: %w: not a name", name, backplane.ErrInvalid)
 	}
 	if _, err := n.reg.open(ctx); err != nil {
-		return backplane.Line{}, fmt.Errorf("cluster: where is %q: %w", name, err)
+		return backplane.Line{}, errorf("cluster: where is %q: %w", name, err)
 	}
 	n.reg.mu.Lock()
 	e, ok := n.reg.names[name]
 	n.reg.mu.Unlock()
 	if !ok {
-		return backplane.Line{}, fmt.Errorf("cluster: where is %q: %w", name, ErrNotFound)
+		return backplane.Line{}, errorf("cluster: where is %q: %w", name, ErrNotFound)
 	}
 	l, err := n.Line(n.deviceID(e.dev))
 	if err != nil {
-		return backplane.Line{}, fmt.Errorf("cluster: where is %q: %w", name, err)
+		return backplane.Line{}, errorf("cluster: where is %q: %w", name, err)
 	}
 	return l, nil
 }
@@ -231,7 +231,7 @@ func (n *Node) Names(ctx context.Context) (map[string]backplane.DeviceID, error)
 	ctx, cancel := registryContext(ctx)
 	defer cancel()
 	if _, err := n.reg.open(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: names: %w", err)
+		return nil, errorf("cluster: names: %w", err)
 	}
 	n.reg.mu.Lock()
 	defer n.reg.mu.Unlock()
@@ -258,19 +258,19 @@ func (n *Node) WatchName(ctx context.Context, name string, fn func(NameEvent)) (
 	defer cancel()
 	switch {
 	case !validRegistryName(name):
-		return nil, fmt.Errorf("cluster: watch name %q: %w: not a name", name, backplane.ErrInvalid)
+		return nil, errorf("cluster: watch name %q: %w: not a name", name, backplane.ErrInvalid)
 	case fn == nil:
-		return nil, fmt.Errorf("cluster: watch name %q: %w: nil func", name, backplane.ErrInvalid)
+		return nil, errorf("cluster: watch name %q: %w: nil func", name, backplane.ErrInvalid)
 	}
 	if _, err := n.reg.open(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: watch name %q: %w", name, err)
+		return nil, errorf("cluster: watch name %q: %w", name, err)
 	}
 	c := newCallbacks(fn)
 	r := n.reg
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("cluster: watch name %q: %w", name, ErrClosed)
+		return nil, errorf("cluster: watch name %q: %w", name, ErrClosed)
 	}
 	ev := NameEvent{Name: name}
 	if e, ok := r.names[name]; ok {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,7 +177,7 @@ func (r *registry) open(ctx context.Context) (jetstream.KeyValue, error) {
 	case <-r.stop:
 		return nil, ErrClosed
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", ErrNoRegistry, context.Cause(ctx))
+		return nil, errorf("cluster: %w: %w", ErrNoRegistry, context.Cause(ctx))
 	}
 }
 
@@ -186,7 +185,7 @@ func (r *registry) open(ctx context.Context) (jetstream.KeyValue, error) {
 func (r *registry) start(ctx context.Context) (jetstream.KeyValue, chan struct{}, error) {
 	js, err := jetstream.New(r.n.tr.Conn())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrNoRegistry, err)
+		return nil, nil, errorf("cluster: %w: %w", ErrNoRegistry, err)
 	}
 	kv, err := r.bind(ctx, js)
 	if err != nil {
@@ -194,7 +193,7 @@ func (r *registry) start(ctx context.Context) (jetstream.KeyValue, chan struct{}
 	}
 	sub, updates, pending, err := r.watch()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: watch: %w", ErrNoRegistry, err)
+		return nil, nil, errorf("cluster: %w: watch: %w", ErrNoRegistry, err)
 	}
 	ready := make(chan struct{})
 	r.mu.Lock()
@@ -281,7 +280,7 @@ func (r *registry) bind(ctx context.Context, js jetstream.JetStream) (jetstream.
 		switch {
 		case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
 			errors.Is(err, nats.ErrNoResponders): // no server of the account runs JetStream
-			return nil, fmt.Errorf("%w: %w", ErrNoRegistry, err)
+			return nil, errorf("cluster: %w: %w", ErrNoRegistry, err)
 		case replicas > 1 && errors.As(err, &api) && (api.ErrorCode == errInsufficientResources ||
 			api.ErrorCode == errNoPeersForPlacement || api.ErrorCode == errReplicasNotSupported):
 			replicas-- // fewer JetStream servers than replicas
@@ -289,7 +288,7 @@ func (r *registry) bind(ctx context.Context, js jetstream.JetStream) (jetstream.
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w (last: %w)", ErrNoRegistry, context.Cause(ctx), last)
+			return nil, errorf("cluster: %w: %w (last: %w)", ErrNoRegistry, context.Cause(ctx), last)
 		case <-r.stop:
 			return nil, ErrClosed
 		case <-time.After(r.n.heartbeat):
