@@ -249,8 +249,9 @@ func (n *Node) Names(ctx context.Context) (map[string]backplane.DeviceID, error)
 // in an unbounded queue while fn runs: it should return soon.
 //
 // stop ends the watch and waits for a call of fn in progress; fn is not
-// called after stop returns. fn must not call stop (nor Close, which
-// stops every watch). stop is idempotent. WatchName blocks only to bind
+// called after stop returns. fn must not call stop, nor Close, which
+// stops every watch and waits for the calls in progress too. stop is
+// idempotent and safe for concurrent use. WatchName blocks only to bind
 // the registry, as WhereIs, and fails as WhereIs for a malformed name, a
 // nil fn (backplane.ErrInvalid) and after Close.
 func (n *Node) WatchName(ctx context.Context, name string, fn func(NameEvent)) (stop func(), err error) {
