@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,5 +92,52 @@ func TestFreeIsConditional(t *testing.T) {
 	}
 	if l, err := n.WhereIs(ctx, "x"); err != nil || l.ID() != d2.ID() {
 		t.Fatalf("after the free of an old revision: %v, %v", l, err)
+	}
+}
+
+// An entry that names a device no one holds is freed: by the device's
+// node if it does not hold it, and by every node that finds the named
+// node unreachable if there is no such node.
+func TestForgedEntriesFreed(t *testing.T) {
+	a := startNode(t, Config{Name: "a"})
+	b := startNode(t, Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := a.Names(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := b.reg.open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := map[string]wire.Device{
+		"a-never-held": {Node: a.self, Seq: 1 << 40},                              // a's, not held
+		"a-earlier":    {Node: wire.Node{Name: "a", Inc: a.self.Inc + 1}, Seq: 1}, // another incarnation of a
+		"ghost":        {Node: wire.Node{Name: "ghost", Inc: 7}, Seq: 1},          // no such node
+	}
+	for name, d := range forged {
+		rev, err := kv.Create(ctx, nameKeyPrefix+name, formatDevice(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.reg.waitRev(ctx, rev) // so that a free is a change the watch sees
+	}
+	for name := range forged {
+		freed := make(chan struct{})
+		var once sync.Once
+		stop, err := b.WatchName(ctx, name, func(e NameEvent) {
+			if e.Holder.IsZero() {
+				once.Do(func() { close(freed) })
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			t.Fatalf("%s not freed", name)
+		}
+		stop()
 	}
 }
