@@ -115,7 +115,7 @@ type registry struct {
 	wake      chan struct{} // buffered: wakes the cleaner
 	stop      chan struct{} // closed by close
 
-	ctx    context.Context // of the cleaner's requests, cancelled by close
+	ctx    context.Context // of the watch and the cleaner's requests, cancelled by close
 	cancel context.CancelFunc
 }
 
