@@ -93,10 +93,11 @@
 // Node.RemoteChild makes a supervisor.ChildSpec whose task runs on another
 // node (OTP's distributed applications, failover without takeover). At
 // every start and restart a Placement chooses the node: Fixed for one
-// node, RoundRobin for any of several in turn, LeastLoaded for the one
+// node, RoundRobin for any of several in turn, InGroup for the nodes
+// that have members in a group (Join), in turn, LeastLoaded for the one
 // with the lowest Load (PlacedChildren, the children this node placed
-// there, or a figure of your own); RoundRobin and LeastLoaded pass by the
-// nodes known down. The task is started there with Spawn, linked both
+// there, or a figure of your own); RoundRobin, InGroup and LeastLoaded
+// pass by the nodes known down. The task is started there with Spawn, linked both
 // ways to the child's device, which then stands for it: when the task's
 // node dies, the child ends at once with a FaultCascade whose root is the
 // task's FaultUnreachable, and the supervisor restarts it, by its strategy

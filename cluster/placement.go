@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -54,16 +55,61 @@ func RoundRobin(nodes ...string) Placement {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		pick := next % len(nodes)
-		for i := range nodes {
-			j := (next + i) % len(nodes)
-			if !n.knownDown(nodes[j]) {
-				pick = j
-				break
+		return n.inTurn(nodes, &next), nil
+	}
+}
+
+// inTurn picks from nodes (not empty) as RoundRobin does, from *next on,
+// and moves *next past the pick.
+func (n *Node) inTurn(nodes []string, next *int) string {
+	pick := *next % len(nodes)
+	for i := range nodes {
+		j := (*next + i) % len(nodes)
+		if !n.knownDown(nodes[j]) {
+			pick = j
+			break
+		}
+	}
+	*next = pick + 1
+	return nodes[pick]
+}
+
+// InGroup places each start on a node that has a member in group (Join),
+// in turn as RoundRobin does, over those nodes in name order: the group
+// says which nodes offer the work, and a node joins or leaves the
+// placement as its members do. A node lost leaves the group with its
+// members (see Join), so the restart that follows its loss goes to another
+// member's node once this node's copy of the registry knows it, and is
+// passed by as a node known down before that. With no members (or no
+// registry: ErrNoRegistry) the start fails, wrapping ErrNoNode. It is safe
+// for concurrent use.
+func InGroup(group string) Placement {
+	var (
+		mu   sync.Mutex
+		next int
+	)
+	return func(ctx context.Context, n *Node) (string, error) {
+		groups, err := n.Groups(ctx)
+		if err != nil {
+			return "", errorf("cluster: in group %q: %w: %w", group, ErrNoNode, err)
+		}
+		var nodes []string
+		for _, id := range groups[group] {
+			name := id.Node().Name
+			if id.Node().IsZero() {
+				name = n.id.Name // a device of this node has its local ID
+			}
+			if !slices.Contains(nodes, name) {
+				nodes = append(nodes, name)
 			}
 		}
-		next = pick + 1
-		return nodes[pick], nil
+		if len(nodes) == 0 {
+			return "", errorf("cluster: in group %q: %w: the group has no members", group, ErrNoNode)
+		}
+		slices.Sort(nodes)
+		mu.Lock()
+		defer mu.Unlock()
+		return n.inTurn(nodes, &next), nil
 	}
 }
 

@@ -617,3 +617,56 @@ func TestRemoteChildTaskEnds(t *testing.T) {
 		t.Errorf("placed on b: %v, want 0", load)
 	}
 }
+
+// InGroup places in turn on the nodes that have members in the group, as
+// the placing node's copy of the registry knows them, and fails with
+// ErrNoNode while the group is empty.
+func TestPlacementInGroup(t *testing.T) {
+	a, b, c := trio(t)
+	ctx := ctxFor(t)
+	place := cluster.InGroup("workers")
+	if _, err := place(ctx, a); !errors.Is(err, cluster.ErrNoNode) {
+		t.Fatalf("empty group: %v, want ErrNoNode", err)
+	}
+	var ms []member
+	for _, n := range []*cluster.Node{c, b, c} { // c twice: a node counts once
+		dev := backplane.New()
+		defer dev.Drop()
+		if err := n.Join(ctx, "workers", dev); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, member{n, dev})
+	}
+	waitMembers(t, a, "workers", idsOn(a, ms))
+	var got []string
+	for range 4 {
+		node, err := place(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, node)
+	}
+	if strings.Join(got, " ") != "b c b c" {
+		t.Errorf("in group: %v, want b c b c", got)
+	}
+	// b's member leaves: only c is left to place on.
+	if err := b.Leave(ctx, "workers", ms[1].dev); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, a, "workers", idsOn(a, []member{ms[0], ms[2]}))
+	for range 2 {
+		if node, err := place(ctx, a); err != nil || node != "c" {
+			t.Errorf("in group after b left: %q, %v, want c", node, err)
+		}
+	}
+	// A member of the placing node itself places there.
+	dev := backplane.New()
+	defer dev.Drop()
+	if err := a.Join(ctx, "local", dev); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, a, "local", idsOn(a, []member{{a, dev}}))
+	if node, err := cluster.InGroup("local")(ctx, a); err != nil || node != "a" {
+		t.Errorf("in group of this node: %q, %v, want a", node, err)
+	}
+}
