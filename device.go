@@ -2,7 +2,6 @@ package backplane
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -30,40 +29,31 @@ import (
 // the handle can observe the device, so nobody could observe its drop: a
 // device that is forgotten unexposed is not dropped, and its memory goes
 // with its handle, except that a forgotten device that watches others
-// stays in their link tables until they disconnect. Do not set a finalizer
-// of your own on a *Device with runtime.SetFinalizer: it would make the
-// safety net panic; runtime.AddCleanup on it is fine.
+// stays in their link tables until they disconnect. The finalizer of an
+// exposed device is set at the next garbage collection, or sooner when
+// many devices are exposed at once, and only if the device is still
+// connected then: a device that is exposed and ends soon after never pays
+// for it, and a forgotten one is dropped one collection later than it
+// would be otherwise. Do not set a finalizer of your own on a *Device with
+// runtime.SetFinalizer: it would make the safety net crash the program;
+// runtime.AddCleanup on it is fine.
 //
 // The zero Device and a nil *Device are not usable: every method returns
 // ErrInvalid (or a zero value) rather than panicking.
 //
 // Cost: an idle device is 144 bytes in two allocations, plus the safety
 // net's record in the runtime once it is exposed (BENCHMARKS.md), and New
-// costs about a hundred nanoseconds. Setting the safety net at the first
-// exposure and removing it at the disconnect cost about as much again
-// (Group.Spawn and supervisors leave it out for the devices they run and
-// disconnect themselves). The device runs no goroutine of its own.
+// costs about a hundred nanoseconds. The first exposure costs a short
+// critical section; for a device still connected at the next collection,
+// setting the safety net and removing it at the disconnect cost about as
+// much again as New (Group.Spawn and supervisors leave it out for the
+// devices they run and disconnect themselves). The device runs no goroutine of its own.
 // Linking, unlinking and delivering a notification each take one or two
 // short critical sections and allocate nothing in the common case.
 type Device struct {
 	d   *device
-	net atomic.Uint32 // the safety net's state: netIdle, netArmed or netOff
+	net atomic.Uint32 // the safety net's state: netIdle, netQueued, netArmed or netOff (net.go)
 }
-
-// The states of a handle's safety net (Device.net). A handle starts idle:
-// its device has no finalizer yet, because nobody but the handle's holder
-// can observe it, and whoever holds the handle can drop it. The net is
-// armed (the finalizer set) the first time the device can be observed by
-// anyone else: when the handle hands out a Line (Line, Link and the *Device
-// passed as a Linkable), when a task that may outlive the device's
-// disconnect gets its context (PartManage, Watch), or at creation when an
-// event hook is installed. It is off once the device is down through the
-// handle, and for devices that never have one (Owned devices, proxies).
-const (
-	netIdle  uint32 = iota // no finalizer yet; armed on first exposure
-	netArmed               // the finalizer is set (or being set)
-	netOff                 // no finalizer will ever be set
-)
 
 // device is the shared state behind a Device handle and its Lines. Its
 // layout is packed by hand: it is the per-device memory cost, and 128 bytes
@@ -243,39 +233,6 @@ func newDevice(c config) *Device {
 	return h
 }
 
-// armNet sets the safety net of rule 13 on the handle, once, if the
-// device has one and it is not yet set: from now on, if the handle becomes
-// unreachable while the device is connected, its watchers are told it was
-// dropped. Until then the net is not needed: a device that has handed out
-// no Line has no watchers and nobody who can wait for its end, so the only
-// one who could observe its drop is the holder of the handle. It is called
-// on every exposure, so the common case (armed, or off) is one atomic load.
-//
-// The net is a finalizer on the handle rather than runtime.AddCleanup,
-// which allocates two more objects (a box for its argument and a closure):
-// with it, creating and dropping devices was 10 to 15% slower and each
-// device 32 bytes larger. The caveats of finalizers do not bite here: the
-// handle is a small object of the package's own, never reused, and the
-// collection more it lives (the finalizer gets it back) costs 16 bytes.
-// The finalizer is removed when the device goes down through the handle
-// (stopNet), which keeps the runtime's per-span list of finalizers short
-// when devices come and go quickly.
-func (h *Device) armNet() {
-	if h.net.Load() != netIdle {
-		return
-	}
-	if h.d == nil || !h.d.net {
-		h.net.Store(netOff)
-		return
-	}
-	if h.net.CompareAndSwap(netIdle, netArmed) {
-		// A concurrent stopNet may find netArmed before the finalizer is
-		// set and clear nothing: the finalizer then finds the device down
-		// and does nothing.
-		runtime.SetFinalizer(h, (*Device).finalize)
-	}
-}
-
 // ID returns the device's ID; the zero DeviceID for a nil or zero Device.
 func (h *Device) ID() DeviceID {
 	if h == nil || h.d == nil {
@@ -428,19 +385,6 @@ func (h *Device) Disconnect(err error) error {
 func (h *Device) Drop() {
 	if h != nil && h.d != nil && h.d.disconnect(dropFault, nil) {
 		h.stopNet()
-	}
-}
-
-// finalize is the safety net: the handle is unreachable, so its device is
-// dropped if it is still connected.
-func (h *Device) finalize() { h.d.disconnect(dropFault, nil) }
-
-// stopNet removes the safety net of a device that is down. The handles of
-// Owned devices and proxies have none (and are not objects of their own,
-// which SetFinalizer would refuse).
-func (h *Device) stopNet() {
-	if h.net.Load() != netOff && h.net.Swap(netOff) == netArmed {
-		runtime.SetFinalizer(h, nil)
 	}
 }
 

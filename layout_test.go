@@ -21,7 +21,8 @@ func TestDeviceLayout(t *testing.T) {
 
 // TestSafetyNetLazy guards what makes create_destroy cheap (BENCHMARKS.md,
 // "Performance round 2"): a device that is made and dropped without being
-// exposed never gets the safety net's finalizer, a device is two
+// exposed never gets the safety net's finalizer (and one that is exposed
+// gets it later, from a flush of the queue: net_test.go), a device is two
 // allocations, and the handle stays one small object.
 func TestSafetyNetLazy(t *testing.T) {
 	if got := unsafe.Sizeof(Device{}); got != 16 {
@@ -35,8 +36,8 @@ func TestSafetyNetLazy(t *testing.T) {
 	if got := h.net.Load(); got != netIdle {
 		t.Errorf("a device that only watches has net state %d, want idle", got)
 	}
-	if got := w.net.Load(); got != netArmed {
-		t.Errorf("a watched device has net state %d, want armed", got)
+	if got := w.net.Load(); got != netQueued && got != netArmed {
+		t.Errorf("a watched device has net state %d, want queued or armed", got)
 	}
 	h.Drop()
 	if got := h.net.Load(); got != netOff {
@@ -65,8 +66,8 @@ func TestSafetyNetLazy(t *testing.T) {
 	if got := a.net.Load(); got != netIdle {
 		t.Errorf("a device that only watches (Line, Group) has net state %d, want idle", got)
 	}
-	if got := c.net.Load(); got != netArmed {
-		t.Errorf("a Group's parent watched by its task has net state %d, want armed", got)
+	if got := c.net.Load(); got != netQueued && got != netArmed {
+		t.Errorf("a Group's parent watched by its task has net state %d, want queued or armed", got)
 	}
 	a.Drop()
 	b.Drop()
