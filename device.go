@@ -93,22 +93,6 @@ type ownedDevice struct {
 	t taskCtx
 }
 
-// signals are a device's channels, made only for devices whose owner waits
-// on them: most devices are read with TryReceive or Manage and never need
-// them, and keeping one pointer in the device saves a word on every device.
-type signals struct {
-	ready chan struct{} // one token = "look at the inbox"
-	done  chan struct{} // closed at disconnect
-	proxy *proxy        // set at creation for a proxy device, never changed
-}
-
-func (d *device) signalsLocked() *signals {
-	if d.sig == nil {
-		d.sig = new(signals)
-	}
-	return d.sig
-}
-
 type devState uint8
 
 // devKind tells apart the devices of this process from proxies, the local
@@ -427,8 +411,8 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 	if ctx == nil {
 		return Message{}, &DeviceError{Op: "receive", Device: d.id(), Err: ErrNilArg}
 	}
+	d.mu.Lock()
 	for {
-		d.mu.Lock()
 		if m, ok := d.pop(); ok {
 			if d.pending() > 0 {
 				d.signalLocked()
@@ -442,50 +426,20 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 			return Message{}, &DeviceError{Op: "receive", Device: d.id(), Err: ErrDeviceDown}
 		}
 		ready := d.readyLocked()
+		sig := d.sig
+		sig.waiters++ // sig is not recycled while this goroutine may use ready
 		d.mu.Unlock()
 		select {
 		case <-ready:
+			d.mu.Lock()
+			sig.waiters--
+			d.recycleSignalsLocked()
 		case <-ctx.Done():
+			d.mu.Lock()
+			sig.waiters--
+			d.recycleSignalsLocked()
+			d.mu.Unlock()
 			return Message{}, context.Cause(ctx)
-		}
-	}
-}
-
-// Ready returns a channel that receives a value when the inbox may hold a
-// message, for use in a select beside the caller's own channels. After a
-// receive from it, call TryReceive until it reports false: one value may
-// stand for several messages, and a value may be stale. The channel also
-// fires when the device disconnects. No goroutine is started for it.
-func (h *Device) Ready() <-chan struct{} {
-	if h == nil || h.d == nil {
-		return closedChan
-	}
-	d := h.d
-	d.mu.Lock()
-	c := d.readyLocked()
-	d.mu.Unlock()
-	return c
-}
-
-func (d *device) readyLocked() chan struct{} {
-	sig := d.signalsLocked()
-	if sig.ready == nil {
-		sig.ready = make(chan struct{}, 1)
-		d.ready = true
-		if d.pending() > 0 || d.state == stateDown {
-			sig.ready <- struct{}{}
-		}
-	}
-	return sig.ready
-}
-
-// signalLocked drops a token in the ready channel if anyone has asked for
-// it. It never blocks: one pending token is enough to wake the reader.
-func (d *device) signalLocked() {
-	if d.ready {
-		select {
-		case d.sig.ready <- struct{}{}:
-		default:
 		}
 	}
 }

@@ -59,6 +59,7 @@ func (d *device) takeDownLocked(j *downJob, f *Fault, crash *Crash) {
 		close(d.sig.done)
 	}
 	d.signalLocked() // wake a Receive waiting on an empty inbox
+	d.recycleSignalsLocked()
 	switch {
 	case crash != nil:
 		j.cause = crash
