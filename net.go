@@ -106,18 +106,28 @@ func queueNet(h *Device) {
 	}
 }
 
-// armQueued sets the net of each handle of list whose device has not gone
-// down through its handle since it was queued, and gives list back to
-// netQueue for reuse.
+// armQueued sets the net of each handle of list whose device is still up,
+// and gives list back to netQueue for reuse. A device that went down
+// through its handle since it was queued is passed by without touching it
+// (its handle is off), and one that went down otherwise (a Kill, a
+// cascade, a shutdown request) is passed by too: its drop could no longer
+// be observed.
 func armQueued(list []*Device) {
 	for i, h := range list {
-		if h.net.CompareAndSwap(netQueued, netArmed) {
+		list[i] = nil
+		if h.net.Load() != netQueued {
+			continue
+		}
+		d := h.d
+		d.mu.Lock()
+		down := d.state == stateDown
+		d.mu.Unlock()
+		if !down && h.net.CompareAndSwap(netQueued, netArmed) {
 			// A concurrent stopNet may find netArmed before the finalizer
 			// is set and clear nothing: the finalizer then finds the
 			// device down and does nothing.
 			runtime.SetFinalizer(h, (*Device).finalize)
 		}
-		list[i] = nil
 	}
 	q := &netQueue
 	q.mu.Lock()
@@ -155,11 +165,13 @@ func (*gcTick) flush() {
 func (h *Device) finalize() { h.d.disconnect(dropFault, nil) }
 
 // stopNet removes the safety net of a device that is down; for a handle
-// still queued, it makes the flush pass it by. The handles of Owned devices and proxies
-// have none (and are not objects of their own, which SetFinalizer would
-// refuse).
+// still queued, it makes the flush pass it by. A handle that was never
+// exposed is left idle, without an atomic write: should it be exposed
+// now, the flush finds its device down and passes it by. The handles of
+// Owned devices and proxies have none (and are not objects of their own,
+// which SetFinalizer would refuse).
 func (h *Device) stopNet() {
-	if h.net.Load() != netOff && h.net.Swap(netOff) == netArmed {
+	if s := h.net.Load(); s != netIdle && s != netOff && h.net.Swap(netOff) == netArmed {
 		runtime.SetFinalizer(h, nil)
 	}
 }
