@@ -411,6 +411,7 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 	if ctx == nil {
 		return Message{}, &DeviceError{Op: "receive", Device: d.id(), Err: ErrNilArg}
 	}
+	stop := ctx.Done()
 	d.mu.Lock()
 	for {
 		if m, ok := d.pop(); ok {
@@ -429,12 +430,21 @@ func (h *Device) Receive(ctx context.Context) (Message, error) {
 		sig := d.sig
 		sig.waiters++ // sig is not recycled while this goroutine may use ready
 		d.mu.Unlock()
+		if stop == nil {
+			// A context that is never done (Background, TODO): a plain
+			// receive, cheaper than a select.
+			<-ready
+			d.mu.Lock()
+			sig.waiters--
+			d.recycleSignalsLocked()
+			continue
+		}
 		select {
 		case <-ready:
 			d.mu.Lock()
 			sig.waiters--
 			d.recycleSignalsLocked()
-		case <-ctx.Done():
+		case <-stop:
 			d.mu.Lock()
 			sig.waiters--
 			d.recycleSignalsLocked()

@@ -77,11 +77,20 @@ func TestSignals_LentOrDoneAreKept(t *testing.T) {
 // next device to take them), the receiver is woken, and the signals go back
 // only after it has left.
 func TestSignals_WaiterKeepsThem(t *testing.T) {
+	// With a context that can be done, Receive selects; with Background,
+	// whose Done is nil, it receives from the channel alone.
+	t.Run("select", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		sigWaiterKeepsThem(t, ctx)
+	})
+	t.Run("background", func(t *testing.T) { sigWaiterKeepsThem(t, context.Background()) })
+}
+
+func sigWaiterKeepsThem(t *testing.T, ctx context.Context) {
 	h := New()
 	res := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
 		_, err := h.Receive(ctx)
 		res <- err
 	}()
@@ -120,10 +129,14 @@ func TestSignals_WaiterKeepsThem(t *testing.T) {
 // between devices: every watcher gets its own notification, once.
 func TestSignals_Contention(t *testing.T) {
 	const workers, per = 8, 300
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	timeout, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	for range workers {
+	for i := range workers {
+		ctx := timeout
+		if i%2 == 0 {
+			ctx = context.Background() // Receive's path without a select
+		}
 		wg.Go(func() {
 			for range per {
 				w, d := New(), New()
