@@ -42,14 +42,15 @@ import (
 // ErrInvalid (or a zero value) rather than panicking.
 //
 // Cost: an idle device is 144 bytes in two allocations, plus the safety
-// net's record in the runtime once it is exposed (BENCHMARKS.md), and New
-// costs about a hundred nanoseconds. The first exposure costs a short
-// critical section; for a device still connected at the next collection,
-// setting the safety net and removing it at the disconnect cost about as
-// much again as New (Group.Spawn and supervisors leave it out for the
-// devices they run and disconnect themselves). The device runs no goroutine of its own.
-// Linking, unlinking and delivering a notification each take one or two
-// short critical sections and allocate nothing in the common case.
+// net's record in the runtime once it is exposed and has lived through a
+// collection (BENCHMARKS.md), and New costs about a hundred nanoseconds.
+// The first exposure costs a short critical section; for a device still
+// connected at the next collection, setting the safety net and removing
+// it at the disconnect cost about as much again as New (Group.Spawn and
+// supervisors leave it out for the devices they run and disconnect
+// themselves). The device runs no goroutine of its own. Linking,
+// unlinking and delivering a notification each take one or two short
+// critical sections and allocate nothing in the common case.
 type Device struct {
 	d   *device
 	net atomic.Uint32 // the safety net's state: netIdle, netQueued, netArmed or netOff (net.go)
