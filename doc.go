@@ -71,9 +71,10 @@
 // A device released without disconnecting is dropped: its watchers get a
 // FaultDrop. [Device.Drop] does it at once (defer it after [New]); the
 // garbage collector does it eventually for a *Device that became
-// unreachable, through a finalizer on it, set the first time the device is
-// exposed to anyone but its owner (see [Device]). Do not rely on the
-// collector for timing: it is a safety net, not a mechanism.
+// unreachable, through a finalizer on it, set after the device is first
+// exposed to anyone but its owner, at the next collection if the device is
+// still connected then (see [Device]). Do not rely on the collector for
+// timing: it is a safety net, not a mechanism.
 //
 // # Across processes
 //
