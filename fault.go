@@ -68,9 +68,19 @@ type Fault struct {
 	// Cause is Device's fault, for FaultCascade.
 	Cause *Fault
 
-	rootDev DeviceID // cascade: the device whose fault started the chain
-	root    *Fault   // cascade: that device's fault (never a cascade)
+	// first is, for a cascade made by the backplane or by CascadeFault,
+	// the first cascade of its chain, whose Device and Cause are the
+	// chain's root (see Root); firstHop when that is this fault itself.
+	// One word where the root's ID and fault took three: the Fault is 96
+	// bytes, a size class smaller (BENCHMARKS.md, "Performance round 2").
+	first *Fault
 }
+
+// firstHop is the first field of a cascade that is the first of its
+// chain: its own Device and Cause are the root. A marker rather than a
+// pointer to itself, so that a copy of the Fault answers Root from its
+// own fields.
+var firstHop = new(Fault)
 
 // dropFault is the fault of every dropped device. It carries no per-device
 // data (the sender of the message names the device), so one immutable value
@@ -90,10 +100,22 @@ func cascade(from DeviceID, f *Fault) *Fault {
 }
 
 func (f *Fault) setCascade(from DeviceID, cause *Fault) {
-	*f = Fault{Kind: FaultCascade, Device: from, Cause: cause, rootDev: from, root: cause}
-	if cause.Kind == FaultCascade && cause.root != nil {
-		f.rootDev, f.root = cause.rootDev, cause.root
+	*f = Fault{Kind: FaultCascade, Device: from, Cause: cause, first: firstHop}
+	if cause.Kind == FaultCascade && cause.first != nil {
+		f.first = cause.first
+		if f.first == firstHop {
+			f.first = cause
+		}
 	}
+}
+
+// chainRoot is Root for a cascade whose first is set.
+func (f *Fault) chainRoot() (DeviceID, *Fault) {
+	r := f.first
+	if r == firstHop {
+		r = f
+	}
+	return r.Device, r.Cause
 }
 
 // Root returns the first device of a cascade chain and its fault: the device
@@ -108,15 +130,15 @@ func (f *Fault) Root() (DeviceID, *Fault) {
 	if f.Kind != FaultCascade {
 		return DeviceID{}, f
 	}
-	if f.root != nil {
-		return f.rootDev, f.root
+	if f.first != nil {
+		return f.chainRoot()
 	}
 	// A cascade built by hand, without CascadeFault: walk the chain, with a
 	// bound in case it was built into a cycle.
 	dev, r := f.Device, f.Cause
 	for i := 0; r != nil && r.Kind == FaultCascade && i < 1<<16; i++ {
-		if r.root != nil {
-			return r.rootDev, r.root
+		if r.first != nil {
+			return r.chainRoot()
 		}
 		dev, r = r.Device, r.Cause
 	}

@@ -340,6 +340,17 @@ func TestFault_CascadeFault(t *testing.T) {
 	if rd, rf := c2.Root(); rd != from || rf != cause {
 		t.Fatalf("second hop Root() = %v, %v; want %v, %v", rd, rf, from, cause)
 	}
+	// A copy answers Root as the original does, and a copy of a first hop
+	// whose fields are changed answers from its own fields.
+	cp2 := *c2
+	if rd, rf := cp2.Root(); rd != from || rf != cause {
+		t.Fatalf("Root() of a copy of the second hop = %v, %v; want %v, %v", rd, rf, from, cause)
+	}
+	cp := *c
+	cp.Device, cp.Cause = further, c
+	if rd, rf := cp.Root(); rd != further || rf != c {
+		t.Fatalf("Root() of a changed copy of a first hop = %v, %v; want %v, %v", rd, rf, further, c)
+	}
 	// A supervisor passing a managed device's own cascade on agrees with
 	// what the backplane builds.
 	root, mid := backplane.New(), backplane.New()

@@ -19,6 +19,19 @@ func TestDeviceLayout(t *testing.T) {
 	}
 }
 
+// TestFaultSize guards the size of a Fault (96 bytes, a size class) and of
+// a Crash made with its Fault (128): every error a device disconnects with
+// allocates one, every failing task one of the other (BENCHMARKS.md,
+// "Performance round 2", change 8).
+func TestFaultSize(t *testing.T) {
+	if got := unsafe.Sizeof(Fault{}); got != 96 {
+		t.Errorf("Fault is %d bytes, want 96", got)
+	}
+	if got := unsafe.Sizeof(crashFault{}); got != 128 {
+		t.Errorf("crashFault is %d bytes, want 128", got)
+	}
+}
+
 // TestSafetyNetLazy guards what makes create_destroy cheap (BENCHMARKS.md,
 // "Performance round 2"): a device that is made and dropped without being
 // exposed never gets the safety net's finalizer (and one that is exposed
