@@ -34,6 +34,11 @@ import (
 //     and no cluster, for the ratio.
 //   - nats_baseline: the floor under a hop, a bare NATS request answered by
 //     the child.
+//   - node_killed: a fresh child node runs N tasks, each monitored by a
+//     device here; the child process is killed (SIGKILL); one op is the
+//     time until all N Disconnected messages, unreachable, have arrived.
+//     The session ends when the child's heartbeats stop for the timeout
+//     (procTimeout), so this measures detection, not delivery.
 //
 // Building the devices, links and tasks of an op, and the Ping that makes
 // sure every edge is in place, is outside the timer: it is done in batches,
@@ -51,6 +56,7 @@ func BenchmarkRemote(b *testing.B) {
 	b.Run("throughput", func(b *testing.B) { benchThroughput(b, cluster(b)) })
 	b.Run("local_baseline", benchLocalBaseline)
 	b.Run("nats_baseline", func(b *testing.B) { benchNATS(b, cluster(b)) })
+	b.Run("node_killed", func(b *testing.B) { benchNodeKilled(b, cluster(b)) })
 }
 
 var errBench = errors.New("bench: device failed")
@@ -153,6 +159,56 @@ func benchThroughput(b *testing.B, env *benchCluster) {
 	total := float64(n) * float64(b.N)
 	b.ReportMetric(total/b.Elapsed().Seconds(), "notifications/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/notification")
+}
+
+// killedN is the number of monitors on the node of one node_killed op.
+func killedN() int {
+	if testing.Short() {
+		return 50
+	}
+	return 1000
+}
+
+func benchNodeKilled(b *testing.B, env *benchCluster) {
+	p, ctx := env.p, env.ctx
+	n := killedN()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		k := spawnBenchChild(b, b, fmt.Sprintf("k%d", env.next()), p.ClientURL(), p.Secret())
+		k.do(b, "tasks t %d", n)
+		w := backplane.New()
+		var node backplane.NodeID
+		for i := range n {
+			l, err := p.Lookup(ctx, k.name, fmt.Sprintf("t%d", i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Link(l, backplane.Monitor); err != nil {
+				b.Fatal(err)
+			}
+			node = l.ID().Node()
+		}
+		if err := p.Ping(ctx, node); err != nil { // every Watch is in place
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := k.cmd.Process.Kill(); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < n; got++ {
+			m, err := w.Receive(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Kind() != backplane.Disconnected || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
+				b.Fatalf("got %v, want an unreachable Disconnected", m)
+			}
+		}
+		b.StopTimer()
+		w.Drop()
+	}
 }
 
 func benchLocalBaseline(b *testing.B) {
