@@ -13,7 +13,9 @@
 // erlang, ...) and the rest is the operation. The figure of a row is the
 // benchmark's custom metric (ns/notification, ns/hop, B/device, ...) when it
 // has one, ns/op otherwise; a benchmark with several custom metrics gets a
-// row for each.
+// row for each. For a rate (a unit ending in "/s", such as
+// notifications/s) the ratio is the system's rate over backplane's, so
+// that below 1 still means backplane is faster.
 package main
 
 import (
@@ -201,7 +203,11 @@ func write(w io.Writer, data map[key]*samples, order []string) {
 			}
 			ratio := ""
 			if hasBase && k.system != ours && m != 0 {
-				ratio = fmt.Sprintf("%.2fx", base/m)
+				r := base / m
+				if strings.HasSuffix(k.unit, "/s") && base != 0 {
+					r = m / base // a rate: time per unit is its inverse
+				}
+				ratio = fmt.Sprintf("%.2fx", r)
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s |\n",
 				k.op, k.system, format(m), k.unit, allocs, len(s.values), ratio)
