@@ -26,8 +26,9 @@ func Decode(b []byte) (*Frame, error) {
 	f := new(Frame)
 	f.Kind = Kind(d.byte())
 	m := field(d.byte())
+	m |= field(d.byte()) << 8
 	if d.err == nil && m&^fieldsKnown != 0 {
-		d.fail(fmt.Errorf("%w: unknown fields %#x", ErrMalformed, byte(m&^fieldsKnown)))
+		d.fail(fmt.Errorf("%w: unknown fields %#x", ErrMalformed, uint16(m&^fieldsKnown)))
 	}
 	f.From = d.node()
 	f.To = d.node()
@@ -59,6 +60,9 @@ func Decode(b []byte) (*Frame, error) {
 	}
 	if m&fieldMode != 0 {
 		f.Mode = d.byte()
+	}
+	if m&fieldDowns != 0 {
+		f.Downs = d.downs()
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -181,6 +185,38 @@ func (d *decoder) intern(name []byte) string {
 func (d *decoder) device() Device {
 	n := d.node()
 	return Device{Node: n, Seq: d.uvarint()}
+}
+
+// downs reads Frame.Downs.
+func (d *decoder) downs() []Down {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	switch {
+	case n == 0:
+		d.fail(fmt.Errorf("%w: empty Downs at offset %d", ErrMalformed, d.off))
+		return nil
+	case n > MaxDowns:
+		d.fail(fmt.Errorf("%w: %d Downs, over %d", ErrTooLarge, n, MaxDowns))
+		return nil
+	case n > uint64(len(d.b)-d.off)/2: // an entry takes 2 bytes at least
+		d.truncated("Downs")
+		return nil
+	}
+	ds := make([]Down, n)
+	for i := range ds {
+		ds[i].Seq = d.uvarint()
+		if d.err != nil {
+			return nil
+		}
+		if d.off < len(d.b) && d.b[d.off] == 0 {
+			d.off++ // no fault
+			continue
+		}
+		ds[i].Fault = d.fault(true)
+	}
+	return ds
 }
 
 // fault reads a fault; a cascade only if cascade is true, so the recursion

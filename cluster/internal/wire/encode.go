@@ -27,7 +27,7 @@ func Append(dst []byte, f *Frame) ([]byte, error) {
 // appendFrame appends the encoding of f, whose presence mask is m, without
 // checking it.
 func appendFrame(b []byte, f *Frame, m field) []byte {
-	b = append(b, magic0, magic1, Version, byte(f.Kind), byte(m))
+	b = append(b, magic0, magic1, Version, byte(f.Kind), byte(m), byte(m>>8))
 	b = appendNode(b, f.From)
 	b = appendNode(b, f.To)
 	b = binary.AppendUvarint(b, f.Epoch)
@@ -57,6 +57,17 @@ func appendFrame(b []byte, f *Frame, m field) []byte {
 	}
 	if m&fieldMode != 0 {
 		b = append(b, f.Mode)
+	}
+	if m&fieldDowns != 0 {
+		b = binary.AppendUvarint(b, uint64(len(f.Downs)))
+		for i := range f.Downs {
+			b = binary.AppendUvarint(b, f.Downs[i].Seq)
+			if ft := f.Downs[i].Fault; ft != nil {
+				b = appendFault(b, ft)
+			} else {
+				b = append(b, 0)
+			}
+		}
 	}
 	return b
 }
@@ -99,4 +110,47 @@ func appendFault(b []byte, ft *Fault) []byte {
 		b = appendFault(b, ft.Cause)
 	}
 	return b
+}
+
+// Len returns the number of bytes d takes in the encoding of Frame.Downs,
+// so that a sender can bound a frame's size before encoding it. It does
+// not validate d.
+func (d *Down) Len() int {
+	if d.Fault == nil {
+		return uvarintLen(d.Seq) + 1
+	}
+	return uvarintLen(d.Seq) + faultLen(d.Fault)
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func stringLen(n int) int { return uvarintLen(uint64(n)) + n }
+
+func deviceLen(d Device) int {
+	return stringLen(len(d.Node.Name)) + uvarintLen(d.Node.Inc) + uvarintLen(d.Seq)
+}
+
+// faultLen is the size of appendFault's output for ft.
+func faultLen(ft *Fault) int {
+	n := 2
+	if ft.Text != "" {
+		n += stringLen(len(ft.Text))
+	}
+	if len(ft.Stack) != 0 {
+		n += stringLen(len(ft.Stack))
+	}
+	if ft.Kind == faultCascade {
+		n += deviceLen(ft.Device) + deviceLen(ft.Root)
+		if ft.Cause != nil {
+			n += faultLen(ft.Cause)
+		}
+	}
+	return n
 }

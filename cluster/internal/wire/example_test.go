@@ -30,7 +30,7 @@ func Example() {
 	fmt.Println(got.Kind, got.From, "->", got.To, "seq", got.Seq)
 	fmt.Printf("device %v disconnected (%s)\n", got.Source, got.Fault.Text)
 	// Output:
-	// 39 bytes
+	// 40 bytes
 	// down a/1 -> b/2 seq 7
 	// device a/1#9 disconnected (connection refused)
 }

@@ -17,11 +17,13 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte("BP"))
-	f.Add([]byte{'B', 'P', 2, 1, 0})
-	f.Add([]byte{'B', 'P', Version, byte(KindHello), 0xff})
-	f.Add([]byte{'B', 'P', Version, byte(KindSpawn), 0xc0})
-	f.Add([]byte{'B', 'P', Version, byte(KindSpawnReply), 0x16})
-	f.Add([]byte{'B', 'P', Version, byte(KindBye), byte(fieldReason), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
+	f.Add([]byte{'B', 'P', 1, 1, 0})
+	f.Add([]byte{'B', 'P', 3, 1, 0, 0})
+	f.Add([]byte{'B', 'P', Version, byte(KindHello), 0xff, 0xff})
+	f.Add([]byte{'B', 'P', Version, byte(KindSpawn), 0xc0, 0})
+	f.Add([]byte{'B', 'P', Version, byte(KindSpawnReply), 0x16, 0})
+	f.Add([]byte{'B', 'P', Version, byte(KindDown), 0, 0x01})
+	f.Add([]byte{'B', 'P', Version, byte(KindBye), byte(fieldReason), 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := Decode(b)
 		if err != nil {
@@ -53,6 +55,7 @@ func FuzzDecode(f *testing.F) {
 func FuzzRoundTrip(f *testing.F) {
 	f.Add(uint8(KindDown), "a", uint64(1), "b", uint64(2), uint64(3), uint64(4), "reason", uint8(faultPanic), "text", []byte("stack"))
 	f.Add(uint8(KindLookup), "a", uint64(1), "b", uint64(0), uint64(9), uint64(0), "name", uint8(0), "", []byte(nil))
+	f.Add(uint8(KindDown), "a", uint64(1), "b", uint64(2), uint64(0), uint64(4), "", uint8(faultError), "text", []byte(nil))
 	f.Fuzz(func(t *testing.T, kind uint8, from string, fromInc uint64, to string, toInc, target, ref uint64, s string, fk uint8, text string, stack []byte) {
 		fr := &Frame{
 			Kind: Kind(kind), From: Node{from, fromInc}, To: Node{to, toInc},
@@ -74,6 +77,11 @@ func FuzzRoundTrip(f *testing.F) {
 				fr.Fault.Device, fr.Fault.Root = fr.Source, fr.Source
 				fr.Fault.Cause = &Fault{Kind: faultError, Text: text}
 			}
+		}
+		if fr.Kind == KindDown && fk != 0 && s == "" && target == 0 {
+			// A Down of several devices, the second with the fault.
+			fr.Downs = []Down{{Seq: ref + 1}, {Seq: fromInc, Fault: fr.Fault}}
+			fr.Fault = nil
 		}
 		b, err := Append(nil, fr)
 		if err != nil {

@@ -35,6 +35,7 @@ func ReadHeader(b []byte) (Header, error) {
 	d := decoder{b: b, off: 3}
 	h.Kind = Kind(d.byte())
 	d.byte() // the presence mask
+	d.byte() // the extension mask
 	h.From = d.bytes(MaxNameLen, "node name")
 	h.FromInc = d.uvarint()
 	h.To = d.bytes(MaxNameLen, "node name")

@@ -106,6 +106,17 @@ func (g gen) frame() *Frame {
 	if want(fieldMode) {
 		f.Mode = uint8(1 + g.r.IntN(3))
 	}
+	if k == KindDown && g.r.IntN(3) == 0 {
+		// A Down of several devices instead.
+		f.Source, f.Fault, f.Reason = Device{}, nil, ""
+		f.Downs = make([]Down, 1+g.r.IntN(20))
+		for i := range f.Downs {
+			f.Downs[i].Seq = g.u64()
+			if g.r.IntN(2) == 0 {
+				f.Downs[i].Fault = g.fault(true)
+			}
+		}
+	}
 	if k == KindSpawnReply {
 		// Exactly one of Source and Reason.
 		if f.Source.IsZero() && f.Reason == "" {

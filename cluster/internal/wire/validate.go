@@ -2,8 +2,10 @@ package wire
 
 import "fmt"
 
-// field is a bit of the presence mask: one optional field of a Frame.
-type field uint8
+// field is a bit of the presence masks, the presence mask in the low
+// byte and the extension mask in the high byte: one optional field of a
+// Frame.
+type field uint16
 
 const (
 	fieldTarget field = 1 << iota
@@ -14,11 +16,12 @@ const (
 	fieldFault
 	fieldArg
 	fieldMode
+	fieldDowns // the first of the extension mask
 
 	fieldsKnown = 1<<iota - 1
 )
 
-var fieldNames = [...]string{"Target", "Source", "Ref", "Name", "Reason", "Fault", "Arg", "Mode"}
+var fieldNames = [...]string{"Target", "Source", "Ref", "Name", "Reason", "Fault", "Arg", "Mode", "Downs"}
 
 // String names the first field in the set, for error messages.
 func (m field) String() string {
@@ -53,7 +56,7 @@ var rules = [...]rule{
 	KindHeartbeat:   {},
 	KindBye:         {allowed: fieldReason},
 	KindWatch:       {allowed: fieldTarget | fieldSource, required: fieldTarget},
-	KindDown:        {allowed: fieldSource | fieldFault | fieldReason, required: fieldSource},
+	KindDown:        {allowed: fieldSource | fieldFault | fieldReason | fieldDowns, required: fieldSource},
 	KindLink:        {allowed: fieldTarget | fieldSource, required: fieldTarget | fieldSource},
 	KindShutdown:    {allowed: fieldTarget | fieldSource, required: fieldTarget},
 	KindKill:        {allowed: fieldTarget | fieldSource | fieldReason, required: fieldTarget},
@@ -92,6 +95,9 @@ func (f *Frame) present() field {
 	if f.Mode != 0 {
 		m |= fieldMode
 	}
+	if len(f.Downs) != 0 {
+		m |= fieldDowns
+	}
 	return m
 }
 
@@ -111,6 +117,17 @@ func validate(f *Frame) (field, error) {
 	m := f.present()
 	if extra := m &^ r.allowed; extra != 0 {
 		return 0, fmt.Errorf("%w: %v frame with %v", ErrMalformed, f.Kind, extra)
+	}
+	if m&fieldDowns != 0 {
+		// A Down of several devices: Downs stands in for Source, and
+		// each entry has its own Fault.
+		if extra := m & (fieldSource | fieldFault | fieldReason); extra != 0 {
+			return 0, fmt.Errorf("%w: %v frame with Downs and %v", ErrMalformed, f.Kind, extra)
+		}
+		if err := checkDowns(f.Downs); err != nil {
+			return 0, err
+		}
+		return m, nil
 	}
 	if missing := r.required &^ m; missing != 0 {
 		return 0, fmt.Errorf("%w: %v frame without %v", ErrMalformed, f.Kind, missing)
@@ -144,6 +161,24 @@ func validate(f *Frame) (field, error) {
 		}
 	}
 	return m, nil
+}
+
+// checkDowns checks the entries of Frame.Downs.
+func checkDowns(ds []Down) error {
+	if len(ds) > MaxDowns {
+		return fmt.Errorf("%w: %d Downs, over %d", ErrTooLarge, len(ds), MaxDowns)
+	}
+	for i := range ds {
+		if ds[i].Seq == 0 {
+			return fmt.Errorf("%w: Downs[%d] has no seq", ErrMalformed, i)
+		}
+		if ds[i].Fault != nil {
+			if err := checkFault(ds[i].Fault, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkNode checks that n has a name within limits and, unless anyInc, an

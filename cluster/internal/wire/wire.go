@@ -10,7 +10,9 @@
 //	2       1        Version
 //	3       1        Kind
 //	4       1        presence mask: which optional fields follow
-//	5       node     From
+//	5       1        extension mask: which optional fields of Version 2
+//	                 follow the first eight
+//	6       node     From
 //	        node     To
 //	        uvarint  Epoch
 //	        uvarint  Seq
@@ -23,8 +25,10 @@
 //	        fault    Fault   if mask&0x20
 //	        bytes    Arg     if mask&0x40
 //	        1 byte   Mode    if mask&0x80
+//	        downs    Downs   if ext&0x01
 //
-// No mask bit is left for another field: a new one takes a new Version. A field is present exactly when it is
+// The extension mask has seven bits left for new fields; a bit this
+// package does not know is rejected. A field is present exactly when it is
 // not zero (0, "", the zero Device, a nil Fault), so a present field never
 // holds a zero value. The frame ends after its last field: there are no
 // trailing bytes.
@@ -42,6 +46,9 @@
 //	         string Stack  if flags&0x02 (never empty)
 //	         and, for a cascade only:
 //	         device Device, device Root, fault Cause (not a cascade)
+//	downs    uvarint count (1..MaxDowns), then count times:
+//	         uvarint Seq (not 0), then 1 byte 0 for a nil Fault or
+//	         the fault (whose Kind byte is never 0)
 //
 // Which optional fields a frame may and must carry depends on its Kind; the
 // rules are documented on each Kind and enforced by both Append and Decode.
@@ -57,8 +64,10 @@ import (
 )
 
 // Version is the format version, the first byte after the magic. Decode
-// rejects frames of any other version with ErrVersion.
-const Version uint8 = 1
+// rejects frames of any other version with ErrVersion. Version 2 added the
+// extension mask and Frame.Downs; nodes of Version 1 and 2 cannot talk to
+// each other (their frames are rejected, so no session opens).
+const Version uint8 = 2
 
 // Limits of the format. Append and Decode reject frames and fields that
 // exceed them with ErrTooLarge.
@@ -73,6 +82,9 @@ const (
 	MaxStackLen = 64 << 10
 	// MaxArgLen is the longest Frame.Arg, in bytes.
 	MaxArgLen = 512 << 10
+	// MaxDowns is the most entries of Frame.Downs. The frame must still fit
+	// in MaxFrameSize.
+	MaxDowns = 4096
 )
 
 // magic opens every frame.
@@ -139,7 +151,10 @@ const (
 	KindWatch
 	// KindDown reports that device Source (on From) disconnected. Source
 	// is required; Fault is optional (nil means a clean disconnection);
-	// Reason is optional (e.g. "no such device").
+	// Reason is optional (e.g. "no such device"). Or it reports that
+	// several devices of From disconnected, in the order of Downs: then
+	// Downs is required and Source, Fault and Reason must be zero. Either
+	// way it is one frame of its stream.
 	KindDown
 	// KindLink makes device Target (a seq on To) watch device Source (on
 	// any node): a link made on From whose watching side is on To. Target
@@ -231,6 +246,20 @@ type Frame struct {
 	// Mode is a link mode, for KindSpawn: 1 (Monitor), 2 (Notify) or 3
 	// (both), as backplane.LinkMode.
 	Mode uint8
+	// Downs, for KindDown, are disconnections of devices of From, in the
+	// order they happened: one frame that stands for len(Downs) Down
+	// frames. At most MaxDowns; an empty Downs is not encoded, so it
+	// decodes as nil.
+	Downs []Down
+}
+
+// Down is one disconnection in Frame.Downs: device Seq of the frame's
+// From, and why it disconnected.
+type Down struct {
+	// Seq is the device's sequence number on From; never 0.
+	Seq uint64
+	// Fault is why the device disconnected, nil if it did so cleanly.
+	Fault *Fault
 }
 
 // Fault mirrors a backplane.Fault on the wire. Kind holds a

@@ -69,6 +69,22 @@ func validFrames() []frameCase {
 			f.Fault = &Fault{Kind: faultPanic, Text: "nil map", Stack: []byte("stack")}
 		})},
 		{"down cascade", with(KindDown, func(f *Frame) { f.Source = devA; f.Fault = cascadeFault() })},
+		{"downs one", with(KindDown, func(f *Frame) { f.Downs = []Down{{Seq: 1}} })},
+		{"downs mixed", with(KindDown, func(f *Frame) {
+			f.Downs = []Down{
+				{Seq: 3},
+				{Seq: 1 << 40, Fault: &Fault{Kind: faultError, Text: "EOF"}},
+				{Seq: 4, Fault: cascadeFault()},
+				{Seq: 3, Fault: &Fault{Kind: faultPanic, Text: "nil map", Stack: []byte("stack")}},
+				{Seq: 127, Fault: &Fault{Kind: faultDrop}},
+			}
+		})},
+		{"downs max", with(KindDown, func(f *Frame) {
+			f.Downs = make([]Down, MaxDowns)
+			for i := range f.Downs {
+				f.Downs[i] = Down{Seq: uint64(i + 1), Fault: &Fault{Kind: faultError, Text: "bench: device failed"}}
+			}
+		})},
 		{"link", with(KindLink, func(f *Frame) { f.Target = 1; f.Source = devC })},
 		{"unlink", with(KindUnlink, func(f *Frame) { f.Target = 1; f.Source = devC })},
 		{"down cascade from elsewhere", with(KindDown, func(f *Frame) { f.Source = devC; f.Fault = cascadeFault() })},
@@ -269,6 +285,24 @@ func invalidFrames() []invalidCase {
 		{name: "cascade caused by cascade", want: ErrMalformed, f: cascade(func(ft *Fault) { ft.Cause = cascadeFault() })},
 		{name: "cascade cause of kind 9", want: ErrMalformed, f: cascade(func(ft *Fault) { ft.Cause.Kind = 9 })},
 		{name: "cascade cause stack too long", want: ErrTooLarge, f: cascade(func(ft *Fault) { ft.Cause.Stack = make([]byte, MaxStackLen+1) })},
+		{name: "downs with source", want: ErrMalformed, f: with(KindDown, func(f *Frame) { f.Source = devA; f.Downs = []Down{{Seq: 1}} })},
+		{name: "downs with fault", want: ErrMalformed, f: with(KindDown, func(f *Frame) { f.Fault = &Fault{Kind: faultDrop}; f.Downs = []Down{{Seq: 1}} })},
+		{name: "downs with reason", want: ErrMalformed, f: with(KindDown, func(f *Frame) { f.Reason = "x"; f.Downs = []Down{{Seq: 1}} })},
+		{name: "downs on a watch", want: ErrMalformed, f: with(KindWatch, func(f *Frame) { f.Target = 1; f.Downs = []Down{{Seq: 1}} })},
+		{name: "downs entry without seq", want: ErrMalformed, f: with(KindDown, func(f *Frame) { f.Downs = []Down{{Seq: 1}, {}} })},
+		{name: "downs entry fault kind 0", want: ErrMalformed, f: with(KindDown, func(f *Frame) { f.Downs = []Down{{Seq: 1, Fault: &Fault{}}} }), encodeOnly: true},
+		{name: "downs entry bad cascade", want: ErrMalformed, f: with(KindDown, func(f *Frame) {
+			ft := cascadeFault()
+			ft.Cause = nil
+			f.Downs = []Down{{Seq: 1, Fault: ft}}
+		}), encodeOnly: true},
+		{name: "downs over MaxDowns", want: ErrTooLarge, f: with(KindDown, func(f *Frame) { f.Downs = make([]Down, MaxDowns+1) }), encodeOnly: true},
+		{name: "downs over MaxFrameSize", want: ErrTooLarge, f: with(KindDown, func(f *Frame) {
+			f.Downs = make([]Down, 20)
+			for i := range f.Downs {
+				f.Downs[i] = Down{Seq: 1, Fault: &Fault{Kind: faultPanic, Text: strings.Repeat("t", MaxTextLen), Stack: make([]byte, MaxStackLen)}}
+			}
+		}), encodeOnly: true},
 	}
 }
 
@@ -311,7 +345,7 @@ func (e enc) raw(b ...byte) enc { return append(e, b...) }
 func (e enc) node(n Node) enc   { return e.s(n.Name).u(n.Inc) }
 func (e enc) dev(d Device) enc  { return e.node(d.Node).u(d.Seq) }
 func (e enc) hdr(k Kind, m field) enc {
-	return e.raw('B', 'P', Version, byte(k), byte(m)).node(nodeA).node(nodeB).u(9).u(300).u(299)
+	return e.raw('B', 'P', Version, byte(k), byte(m), byte(m>>8)).node(nodeA).node(nodeB).u(9).u(300).u(299)
 }
 
 func TestDecodeInvalid(t *testing.T) {
@@ -326,24 +360,26 @@ func TestDecodeInvalid(t *testing.T) {
 		{"magic only", []byte("BP"), ErrMalformed},
 		{"bad magic", append([]byte("XP"), hello[2:]...), ErrMalformed},
 		{"version 0", append([]byte{'B', 'P', 0}, hello[3:]...), ErrVersion},
-		{"version 2", append([]byte{'B', 'P', 2}, hello[3:]...), ErrVersion},
-		{"version 2 truncated", []byte{'B', 'P', 2}, ErrVersion},
+		{"version 1", append([]byte{'B', 'P', 1}, hello[3:]...), ErrVersion},
+		{"version 1 layout", append([]byte{'B', 'P', 1}, append(hello[3:5:5], hello[6:]...)...), ErrVersion},
+		{"version 3", append([]byte{'B', 'P', 3}, hello[3:]...), ErrVersion},
+		{"version 3 truncated", []byte{'B', 'P', 3}, ErrVersion},
 		{"version 255 junk", []byte{'B', 'P', 255, 0xff, 0xff, 0xff}, ErrVersion},
 		{"too large", append(append([]byte(nil), hello...), make([]byte, MaxFrameSize)...), ErrTooLarge},
 		{"no kind", []byte{'B', 'P', Version}, ErrMalformed},
-		{"unknown kind", e.raw('B', 'P', Version, 200, 0).node(nodeA).node(nodeB).u(0).u(0).u(0), ErrMalformed},
+		{"unknown kind", e.raw('B', 'P', Version, 200, 0, 0).node(nodeA).node(nodeB).u(0).u(0).u(0), ErrMalformed},
 		{"arg bit without arg", e.hdr(KindHello, fieldArg), ErrMalformed},
 		{"mode bit without mode", e.hdr(KindHello, fieldMode), ErrMalformed},
 		{"hello with a mode", e.hdr(KindHello, fieldMode).raw(1), ErrMalformed},
 		{"trailing byte", append(append([]byte(nil), hello...), 0), ErrMalformed},
-		{"overlong varint", e.raw('B', 'P', Version, byte(KindHello), 0).node(nodeA).node(nodeB).raw(0x80, 0x00).u(0).u(0), ErrMalformed},
-		{"overlong zero-padded varint", e.raw('B', 'P', Version, byte(KindHello), 0).node(nodeA).node(nodeB).raw(0x85, 0x80, 0x00).u(0).u(0), ErrMalformed},
-		{"overflowing varint", e.raw('B', 'P', Version, byte(KindHello), 0).node(nodeA).node(nodeB).raw(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02).u(0).u(0), ErrMalformed},
-		{"eleven-byte varint", e.raw('B', 'P', Version, byte(KindHello), 0).node(nodeA).node(nodeB).raw(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01).u(0).u(0), ErrMalformed},
-		{"overlong name length", e.raw('B', 'P', Version, byte(KindHello), 0).raw(0x81, 0x00, 'a').u(1).node(nodeB).u(0).u(0).u(0), ErrMalformed},
-		{"empty from name", e.raw('B', 'P', Version, byte(KindHello), 0).s("").u(1).node(nodeB).u(0).u(0).u(0), ErrMalformed},
-		{"hostile name length", e.raw('B', 'P', Version, byte(KindHello), 0).u(1 << 62), ErrTooLarge},
-		{"name length past end", e.raw('B', 'P', Version, byte(KindHello), 0).u(200).raw('a'), ErrMalformed},
+		{"overlong varint", e.raw('B', 'P', Version, byte(KindHello), 0, 0).node(nodeA).node(nodeB).raw(0x80, 0x00).u(0).u(0), ErrMalformed},
+		{"overlong zero-padded varint", e.raw('B', 'P', Version, byte(KindHello), 0, 0).node(nodeA).node(nodeB).raw(0x85, 0x80, 0x00).u(0).u(0), ErrMalformed},
+		{"overflowing varint", e.raw('B', 'P', Version, byte(KindHello), 0, 0).node(nodeA).node(nodeB).raw(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02).u(0).u(0), ErrMalformed},
+		{"eleven-byte varint", e.raw('B', 'P', Version, byte(KindHello), 0, 0).node(nodeA).node(nodeB).raw(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01).u(0).u(0), ErrMalformed},
+		{"overlong name length", e.raw('B', 'P', Version, byte(KindHello), 0, 0).raw(0x81, 0x00, 'a').u(1).node(nodeB).u(0).u(0).u(0), ErrMalformed},
+		{"empty from name", e.raw('B', 'P', Version, byte(KindHello), 0, 0).s("").u(1).node(nodeB).u(0).u(0).u(0), ErrMalformed},
+		{"hostile name length", e.raw('B', 'P', Version, byte(KindHello), 0, 0).u(1 << 62), ErrTooLarge},
+		{"name length past end", e.raw('B', 'P', Version, byte(KindHello), 0, 0).u(200).raw('a'), ErrMalformed},
 		{"target present but zero", e.hdr(KindWatch, fieldTarget).u(0), ErrMalformed},
 		{"ref present but zero", e.hdr(KindLookupReply, fieldRef).u(0), ErrMalformed},
 		{"source present but zero", e.hdr(KindLookupReply, fieldRef|fieldSource).dev(Device{}).u(1), ErrMalformed},
@@ -365,6 +401,18 @@ func TestDecodeInvalid(t *testing.T) {
 		{"cascade truncated after root", e.hdr(KindDown, fieldSource|fieldFault).dev(devA).raw(faultCascade, 0).dev(devA).dev(devA), ErrMalformed},
 		{"cascade of cascade", e.hdr(KindDown, fieldSource|fieldFault).dev(devA).raw(faultCascade, 0).dev(devA).dev(devA).raw(faultCascade, 0).dev(devA).dev(devA).raw(faultDrop, 0), ErrMalformed},
 		{"fields after fault", e.hdr(KindDown, fieldSource|fieldFault).dev(devA).raw(faultDrop, 0).u(1), ErrMalformed},
+		{"unknown extension field", e.hdr(KindHello, fieldDowns<<1), ErrMalformed},
+		{"downs bit without downs", e.hdr(KindDown, fieldDowns), ErrMalformed},
+		{"downs empty", e.hdr(KindDown, fieldDowns).u(0), ErrMalformed},
+		{"downs hostile count", e.hdr(KindDown, fieldDowns).u(1 << 40), ErrTooLarge},
+		{"downs over MaxDowns", e.hdr(KindDown, fieldDowns).u(MaxDowns + 1), ErrTooLarge},
+		{"downs count past end", e.hdr(KindDown, fieldDowns).u(3).u(1).raw(0), ErrMalformed},
+		{"downs entry without seq", e.hdr(KindDown, fieldDowns).u(1).u(0).raw(0), ErrMalformed},
+		{"downs entry truncated", e.hdr(KindDown, fieldDowns).u(2).u(1).raw(0).u(2), ErrMalformed},
+		{"downs entry fault kind 7", e.hdr(KindDown, fieldDowns).u(1).u(1).raw(7, 0), ErrMalformed},
+		{"downs and source", e.hdr(KindDown, fieldSource|fieldDowns).dev(devA).u(1).u(1).raw(0), ErrMalformed},
+		{"downs on a kill", e.hdr(KindKill, fieldTarget|fieldDowns).u(1).u(1).u(1).raw(0), ErrMalformed},
+		{"fields after downs", e.hdr(KindDown, fieldDowns).u(1).u(1).raw(0, 0), ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -400,7 +448,7 @@ func TestTruncated(t *testing.T) {
 
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{
-		KindHello: "hello", KindLink: "link", KindLookupReply: "lookup-reply", KindUnlink: "unlink", KindSpawn: "spawn", KindSpawnReply: "spawn-reply", 0: "Kind(0)", 14: "Kind(14)",
+		KindHello: "hello", KindDown: "down", KindLink: "link", KindLookupReply: "lookup-reply", KindUnlink: "unlink", KindSpawn: "spawn", KindSpawnReply: "spawn-reply", 0: "Kind(0)", 14: "Kind(14)",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", uint8(k), got, want)
@@ -430,5 +478,31 @@ func TestDecodeAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Append into a large enough buffer allocates %v times, want 0", allocs)
+	}
+}
+
+// TestDownLen checks Down.Len against the encoding.
+func TestDownLen(t *testing.T) {
+	ds := []Down{
+		{Seq: 1},
+		{Seq: 1 << 40, Fault: &Fault{Kind: faultError, Text: "EOF"}},
+		{Seq: 300, Fault: cascadeFault()},
+		{Seq: 5, Fault: &Fault{Kind: faultPanic, Text: strings.Repeat("p", 200), Stack: make([]byte, 1000)}},
+	}
+	for _, d := range ds {
+		f := header(KindDown)
+		f.Downs = []Down{d}
+		one, err := Append(nil, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Downs = []Down{d, d}
+		two, err := Append(nil, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(two) - len(one); got != d.Len() {
+			t.Errorf("Down{Seq: %d}.Len() = %d, encoded in %d bytes", d.Seq, d.Len(), got)
+		}
 	}
 }
