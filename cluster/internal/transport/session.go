@@ -80,11 +80,16 @@ func (t *Transport) publish(f *wire.Frame) error {
 		return err
 	}
 	t.buf = b[:0]
+	return t.publishBytes(f.To.Name, b)
+}
+
+// publishBytes publishes the encoded frame b to node to. t.mu is held.
+func (t *Transport) publishBytes(to string, b []byte) error {
 	var subject string
-	if nr := t.names[f.To.Name]; nr != nil {
+	if nr := t.names[to]; nr != nil {
 		subject = nr.subject
 	} else {
-		subject = t.subjectTo(f.To.Name)
+		subject = t.subjectTo(to)
 	}
 	if err := t.pub(subject, b); err != nil {
 		return fmt.Errorf("%w: %v", ErrConnLost, err)
@@ -174,6 +179,9 @@ func (t *Transport) Send(f *wire.Frame) error {
 		f.Epoch, f.Seq, f.Ack = 0, 0, 0
 		return t.publish(f)
 	}
+	if p := t.lookup(f.To); p != nil && !p.dead && p.sess != nil && p.sess.helloAcked {
+		return t.sendLive(p, f)
+	}
 	// Validate first, with the largest values the transport may fill in:
 	// a bad frame fails its Send, not the session.
 	probe := *f
@@ -221,6 +229,33 @@ func (t *Transport) Send(f *wire.Frame) error {
 	}
 	s.txSeq++
 	s.lastSent = now
+	return nil
+}
+
+// sendLive sends f on p's live session, whose Hello was acknowledged: the
+// common case, where f is encoded once, with its sequence numbers. A frame
+// that fails to encode fails its Send and leaves the session as it was.
+// t.mu is held.
+func (t *Transport) sendLive(p *peer, f *wire.Frame) error {
+	s := p.sess
+	f.Epoch, f.Seq, f.Ack = s.txEpoch, s.txSeq+1, s.rxSeq
+	b, err := wire.Append(t.buf[:0], f)
+	if err != nil {
+		return err
+	}
+	t.buf = b[:0]
+	if !t.connected() {
+		t.owedDown(p, ErrConnLost)
+		t.signal()
+		return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, ErrConnLost)
+	}
+	if err := t.publishBytes(f.To.Name, b); err != nil {
+		t.end(p, err, false)
+		t.signal()
+		return fmt.Errorf("%w: %v: %w", ErrSessionDown, f.To, err)
+	}
+	s.txSeq++
+	s.lastSent = t.clock()
 	return nil
 }
 
