@@ -90,6 +90,9 @@ type decoder struct {
 	// the same node more than once allocates its name once.
 	names  [5]string
 	nnames int
+	// text is the last fault text decoded: the entries of Downs often
+	// share one.
+	text string
 }
 
 func (d *decoder) fail(err error) {
@@ -241,7 +244,12 @@ func (d *decoder) fault(cascade bool) *Fault {
 	}
 	ft := &Fault{Kind: kind}
 	if flags&faultText != 0 {
-		ft.Text = string(d.bytes(MaxTextLen, "fault text"))
+		if t := d.bytes(MaxTextLen, "fault text"); string(t) == d.text {
+			ft.Text = d.text
+		} else {
+			ft.Text = string(t)
+			d.text = ft.Text
+		}
 	}
 	if flags&faultStack != 0 {
 		if s := d.bytes(MaxStackLen, "fault stack"); s != nil {
