@@ -17,7 +17,9 @@ import (
 //
 //   - Down: Source, the device that disconnected, must be a device of the
 //     sender, and not the sender itself (nodeSeq): a node line fires only
-//     when the session ends, never on the node's word. The Fault it carries may name other nodes' devices (a cascade's
+//     when the session ends, never on the node's word. A Down of several
+//     devices (Downs) names them by sequence number alone, so they are
+//     the sender's by construction, and none may be nodeSeq. The Fault it carries may name other nodes' devices (a cascade's
 //     Device and Root): that is the history of a chain, told by the sender
 //     about its own device.
 //   - Shutdown, Kill, Watch: Source, the asking device, must be zero or a
@@ -46,6 +48,14 @@ import (
 func forgery(f *wire.Frame) string {
 	switch f.Kind {
 	case wire.KindDown:
+		for _, d := range f.Downs { // devices of From by construction
+			if d.Seq == nodeSeq {
+				return "down of a node line"
+			}
+		}
+		if len(f.Downs) > 0 {
+			break
+		}
 		if f.Source.Node != f.From {
 			return "down of a device of another node"
 		}

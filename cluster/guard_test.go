@@ -61,6 +61,26 @@ func TestForgery(t *testing.T) {
 	}
 }
 
+// A Down of several devices names them by seq, on the sender: it is
+// forged only if one of them is the sender's node line.
+func TestForgeryDowns(t *testing.T) {
+	from := wire.Node{Name: "b", Inc: 2}
+	to := wire.Node{Name: "a", Inc: 4}
+	for _, tt := range []struct {
+		downs  []wire.Down
+		forged bool
+	}{
+		{[]wire.Down{{Seq: 5}, {Seq: 6}}, false},
+		{[]wire.Down{{Seq: 5}, {Seq: nodeSeq}}, true},
+		{[]wire.Down{{Seq: nodeSeq}}, true},
+	} {
+		f := &wire.Frame{Kind: wire.KindDown, From: from, To: to, Downs: tt.downs}
+		if why := forgery(f); (why != "") != tt.forged {
+			t.Errorf("Down of %v from %v: forgery %q, want forged %v", tt.downs, from, why, tt.forged)
+		}
+	}
+}
+
 func TestAnswers(t *testing.T) {
 	b1, b2 := wire.Node{Name: "b", Inc: 1}, wire.Node{Name: "b", Inc: 2}
 	tests := []struct {

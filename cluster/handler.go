@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 
@@ -191,8 +190,42 @@ func (n *Node) onWatch(f *wire.Frame) {
 	_ = n.send(&wire.Frame{Kind: wire.KindDown, To: f.From, Source: wire.Device{Node: n.self, Seq: f.Target}, Reason: reasonNoDevice})
 }
 
-// onDown disconnects the proxy of a remote device that disconnected.
+// onDown disconnects the proxies of remote devices that disconnected: the
+// frame's Source, or each of its Downs in order.
 func (n *Node) onDown(f *wire.Frame) {
+	if len(f.Downs) == 0 {
+		n.down(f)
+		return
+	}
+	// The frame is from another node (the transport sees to it), so every
+	// device is remote; their proxies are taken under one lock, and
+	// disconnected in order.
+	from := nodeID(f.From)
+	proxies := make([]*backplane.Device, len(f.Downs))
+	n.mu.Lock()
+	for i, d := range f.Downs {
+		id := bridge.RemoteID(from, d.Seq)
+		if p, ok := n.proxies[id]; ok {
+			delete(n.proxies, id)
+			proxies[i] = p
+		}
+	}
+	n.mu.Unlock()
+	for i, p := range proxies {
+		if p == nil {
+			continue
+		}
+		if ff := n.fault(from, f.Downs[i].Fault); ff != nil {
+			_ = p.Disconnect(ff)
+		} else {
+			_ = p.Disconnect(nil)
+		}
+	}
+}
+
+// down disconnects the proxy of f.Source, a remote device that
+// disconnected.
+func (n *Node) down(f *wire.Frame) {
 	id := n.deviceID(f.Source)
 	n.mu.Lock()
 	p, ok := n.proxies[id]
@@ -311,24 +344,6 @@ func (n *Node) peer(node wire.Node) (*peer, error) {
 	n.wg.Add(1)
 	go n.report(p)
 	return p, nil
-}
-
-// report tells the peer of the disconnections of the local devices it
-// watches, until the session ends.
-func (n *Node) report(p *peer) {
-	defer n.wg.Done()
-	for {
-		m, err := p.watch.Receive(context.Background())
-		if err != nil {
-			return
-		}
-		if m.Kind() != backplane.Disconnected {
-			continue
-		}
-		// A failed send means the session is over: Down then disconnects
-		// p.watch, which ends this loop.
-		_ = n.send(&wire.Frame{Kind: wire.KindDown, To: p.node, Source: n.wireID(m.From()), Fault: n.wireFault(m.Fault())})
-	}
 }
 
 // nopRemote is the transport of a proxy that only ever tells one watcher

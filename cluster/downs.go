@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/backplane-go/backplane"
+	"github.com/backplane-go/backplane/cluster/internal/wire"
+)
+
+// report tells the peer of the disconnections of the local devices it
+// watches, until the session ends.
+func (n *Node) report(p *peer) {
+	defer n.wg.Done()
+	n.reportDowns(p.watch, &downBatch{n: n, to: p.node, send: n.send})
+}
+
+// reportDowns sends a Down for every disconnection watch receives, until
+// watch is disconnected. It waits for one, then takes whatever else is
+// already queued, and sends them all in one Down frame (Frame.Downs): a
+// burst costs one frame per batch, and a lone disconnection goes out at
+// once, since nothing waits for more to come. A failed send means the
+// session is over: Down then disconnects watch, which ends the loop.
+func (n *Node) reportDowns(watch *backplane.Device, b *downBatch) {
+	for {
+		m, err := watch.Receive(context.Background())
+		if err != nil {
+			return
+		}
+		for {
+			if m.Kind() == backplane.Disconnected && !b.add(m) {
+				// m did not fit: send the batch, then start the next with m.
+				b.flush()
+				b.add(m)
+			}
+			var ok bool
+			if m, ok = watch.TryReceive(); !ok {
+				break
+			}
+		}
+		b.flush()
+	}
+}
+
+// downBudget is the most bytes of Downs entries in one frame: the rest of
+// MaxFrameSize leaves room for the frame's header (two node names of at
+// most 255 bytes, and varints).
+const downBudget = wire.MaxFrameSize - 4096
+
+// downBatch is the Down frame to one peer being filled by reportDowns.
+type downBatch struct {
+	n    *Node
+	to   wire.Node
+	send func(*wire.Frame) error
+
+	downs []wire.Down
+	size  int // bytes of downs encoded
+}
+
+// add adds m, a Disconnected, to b, and reports false if b is full. A
+// device of another node (not expected: a peer watches this node's
+// devices) goes alone in a frame of its own, as before batching.
+func (b *downBatch) add(m backplane.Message) bool {
+	src := b.n.wireID(m.From())
+	if src.Node != b.n.self {
+		b.flush()
+		_ = b.send(&wire.Frame{Kind: wire.KindDown, To: b.to, Source: src, Fault: b.n.wireFault(m.Fault())})
+		return true
+	}
+	d := wire.Down{Seq: src.Seq, Fault: b.n.wireFault(m.Fault())}
+	size := d.Len()
+	if len(b.downs) > 0 && (len(b.downs) == wire.MaxDowns || b.size+size > downBudget) {
+		return false
+	}
+	b.downs = append(b.downs, d)
+	b.size += size
+	return true
+}
+
+// flush sends the batch, if not empty, and empties it: a batch of one as
+// a Down frame with Source, a larger one as a frame with Downs.
+func (b *downBatch) flush() {
+	switch len(b.downs) {
+	case 0:
+		return
+	case 1:
+		d := b.downs[0]
+		_ = b.send(&wire.Frame{Kind: wire.KindDown, To: b.to, Source: wire.Device{Node: b.n.self, Seq: d.Seq}, Fault: d.Fault})
+	default:
+		// The transport may queue the frame, so its Downs are not reused.
+		_ = b.send(&wire.Frame{Kind: wire.KindDown, To: b.to, Downs: b.downs})
+	}
+	b.downs, b.size = nil, 0
+}
