@@ -30,6 +30,9 @@ import (
 //     of this process (links made here, with Notify); this process
 //     disconnects all N with an error; the child's device counts the N
 //     notifications, then disconnects, which a watcher here receives.
+//     ns/local-disconnect is the time of the loop of disconnections here,
+//     per device, within the burst; downs/frame is how many notifications
+//     a frame carried, on average.
 //   - local_baseline: the latency round trip with both ends in this process
 //     and no cluster, for the ratio.
 //   - nats_baseline: the floor under a hop, a bare NATS request answered by
@@ -118,6 +121,8 @@ func benchThroughput(b *testing.B, env *benchCluster) {
 	p, c := env.p, env.c
 	ctx := env.ctx
 	n := throughputN()
+	var discLoop time.Duration
+	var frames uint64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -142,11 +147,15 @@ func benchThroughput(b *testing.B, env *benchCluster) {
 		if err := p.Ping(ctx, lc.ID().Node()); err != nil {
 			b.Fatal(err)
 		}
+		sent0 := p.Stats().FramesSent
 		b.StartTimer()
+		t0 := time.Now()
 		for _, src := range srcs {
 			_ = src.Disconnect(errBench)
 		}
+		discLoop += time.Since(t0)
 		m, err := done.Receive(ctx)
+		frames += p.Stats().FramesSent - sent0
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
@@ -157,6 +166,8 @@ func benchThroughput(b *testing.B, env *benchCluster) {
 		done.Drop()
 	}
 	total := float64(n) * float64(b.N)
+	b.ReportMetric(float64(discLoop.Nanoseconds())/total, "ns/local-disconnect")
+	b.ReportMetric(total/float64(frames), "downs/frame")
 	b.ReportMetric(total/b.Elapsed().Seconds(), "notifications/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/notification")
 }
