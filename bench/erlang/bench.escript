@@ -5,8 +5,11 @@
 %% benchmarks in ../ (issue 3), done with processes, monitors and links.
 %%
 %% Usage: bench.escript [Count] [quick]
+%%        bench.escript scale N...
 %%   Count  how many times each measurement is repeated (default 5)
 %%   quick  smaller iteration counts, for a fast look
+%%   scale  only the chain of BenchmarkScale, once for each N (run it in a
+%%          fresh VM per N, as the Go rows are: bench/compare does)
 %%
 %% Output: one line per measurement in the format of `go test -bench`, so
 %% that the same tools read both, e.g.
@@ -15,6 +18,15 @@
 %% timing.
 -mode(compile).
 
+main(["scale" | Ns]) ->
+    io:format("goos: erlang~ngoarch: otp~s (erts ~s)~npkg: bench/erlang~n",
+              [erlang:system_info(otp_release), erlang:system_info(version)]),
+    Suffix = integer_to_list(erlang:system_info(schedulers_online)),
+    lists:foreach(
+      fun(NStr) ->
+              N = list_to_integer(NStr),
+              report("BenchmarkScale/n=" ++ NStr, Suffix, 1, scale(N))
+      end, Ns);
 main(Args) ->
     Count = case [A || A <- Args, A =/= "quick"] of
                 [C | _] -> list_to_integer(C);
@@ -181,6 +193,42 @@ chain_link(Self, 0) ->
 chain_link(Self, K) ->
     spawn_link(fun() -> chain_link(Self, K - 1) end),
     receive never -> ok end.
+
+%% The shape of BenchmarkScale (bench/scale_test.go): a chain of N linked
+%% processes, each spawned by the one before it; the last exits with an
+%% error and the links take the chain down to the first, which a monitor
+%% here sees. Phases, per process: create (until the last one runs),
+%% cascade (until the 'DOWN' of the first), collect (until the VM's
+%% process count is back where it was, then a collection of this
+%% process); gc-cycles/op is 0: each process has its own heap, collected
+%% alone.
+scale(N) ->
+    Self = self(),
+    Base = erlang:system_info(process_count),
+    T0 = now_ns(),
+    Head = spawn(fun() -> chain_link(Self, N - 1) end),
+    Tail = receive {tail, T} -> T end,
+    T1 = now_ns(),
+    Ref = monitor(process, Head),
+    Tail ! go,
+    receive {'DOWN', Ref, process, _, _} -> ok end,
+    T2 = now_ns(),
+    wait_count(Base),
+    true = garbage_collect(),
+    T3 = now_ns(),
+    [{T3 - T0, "ns/op"},
+     {(T1 - T0) / N, "create-ns/device"},
+     {(T2 - T1) / N, "cascade-ns/device"},
+     {(T3 - T2) / N, "collect-ns/device"},
+     {(T3 - T0) / N, "total-ns/device"},
+     {0, "gc-cycles/op"}].
+
+%% Waits until no more than Base processes are alive.
+wait_count(Base) ->
+    case erlang:system_info(process_count) > Base of
+        true -> erlang:yield(), wait_count(Base);
+        false -> ok
+    end.
 
 %% monitor + demonitor of one more process, with N monitors already held
 %% on the same target.
