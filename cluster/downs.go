@@ -54,6 +54,10 @@ type downBatch struct {
 
 	downs []wire.Down
 	size  int // bytes of downs encoded
+	// frame is the frame handed to send, reused: send does not retain
+	// it (Transport.Send copies what it queues), and a frame on the
+	// stack would escape through the func value.
+	frame wire.Frame
 }
 
 // add adds m, a Disconnected, to b, and reports false if b is full. A
@@ -63,7 +67,8 @@ func (b *downBatch) add(m backplane.Message) bool {
 	src := b.n.wireID(m.From())
 	if src.Node != b.n.self {
 		b.flush()
-		_ = b.send(&wire.Frame{Kind: wire.KindDown, To: b.to, Source: src, Fault: b.n.wireFault(m.Fault())})
+		b.frame = wire.Frame{Kind: wire.KindDown, To: b.to, Source: src, Fault: b.n.wireFault(m.Fault())}
+		_ = b.send(&b.frame)
 		return true
 	}
 	d := wire.Down{Seq: src.Seq, Fault: b.n.wireFault(m.Fault())}
@@ -84,10 +89,16 @@ func (b *downBatch) flush() {
 		return
 	case 1:
 		d := b.downs[0]
-		_ = b.send(&wire.Frame{Kind: wire.KindDown, To: b.to, Source: wire.Device{Node: b.n.self, Seq: d.Seq}, Fault: d.Fault})
+		b.downs[0] = wire.Down{}
+		b.downs, b.size = b.downs[:0], 0 // not in the frame: kept for the next batch
+		b.frame = wire.Frame{Kind: wire.KindDown, To: b.to, Source: wire.Device{Node: b.n.self, Seq: d.Seq}, Fault: d.Fault}
+		_ = b.send(&b.frame)
 	default:
 		// The transport may queue the frame, so its Downs are not reused.
-		_ = b.send(&wire.Frame{Kind: wire.KindDown, To: b.to, Downs: b.downs})
+		downs := b.downs
+		b.downs, b.size = nil, 0
+		b.frame = wire.Frame{Kind: wire.KindDown, To: b.to, Downs: downs}
+		_ = b.send(&b.frame)
 	}
-	b.downs, b.size = nil, 0
+	b.frame = wire.Frame{}
 }

@@ -38,7 +38,8 @@ func downsRun(t *testing.T, n int, fault func(i int) error) (frames []*wire.Fram
 		if _, err := wire.Append(nil, f); err != nil {
 			t.Errorf("frame %d does not encode: %v", len(frames), err)
 		}
-		frames = append(frames, f)
+		cp := *f // f is reused
+		frames = append(frames, &cp)
 		got += max(1, len(f.Downs))
 		if got >= n {
 			watch.Drop() // ends reportDowns
