@@ -210,6 +210,8 @@ func num(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "–"
+	case v == 0:
+		return "0"
 	case v >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case v >= 10:
