@@ -19,7 +19,8 @@ var colors = []string{"#1f77b4", "#7f7f7f", "#d62728", "#2ca02c", "#9467bd"}
 
 // plot writes an SVG line chart of the total cost per device (y, linear
 // from 0) against the number of devices (x, logarithmic), one line per
-// system, with a point at each measured n.
+// system, with a point at each measured n, and a dashed line at twice
+// backplane's cost at the smallest n (goal 2 of issue 15).
 func plot(w io.Writer, t table) error {
 	ns, syss := sizes(t), systems(t)
 	ymax := 0.0
@@ -29,6 +30,11 @@ func plot(w io.Writer, t table) error {
 				ymax = math.Max(ymax, v)
 			}
 		}
+	}
+	// Goal 2 of issue 15: backplane at most twice its cost at the smallest n.
+	goal := 2 * t.get(ns[0], "backplane", "total-ns/device")
+	if !math.IsNaN(goal) {
+		ymax = math.Max(ymax, goal)
 	}
 	ystep := niceStep(ymax / 5)
 	ymax = math.Ceil(ymax/ystep) * ystep
@@ -61,6 +67,10 @@ func plot(w io.Writer, t table) error {
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">devices (processes, goroutines) in the chain, log scale</text>`+"\n", left+pw/2, height-12)
 	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">ns per device, total (median)</text>`+"\n", top+ph/2)
+	if !math.IsNaN(goal) && len(ns) > 1 {
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#1f77b4" stroke-dasharray="6 4"/>`+"\n", left, y(goal), width-right, y(goal))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" fill="#1f77b4">goal: 2x backplane at %s</text>`+"\n", left+6, y(goal)-5, group(ns[0]))
+	}
 	// One line per system, and the legend.
 	for i, s := range syss {
 		c := colors[i%len(colors)]
