@@ -13,9 +13,15 @@
 //   - linkscale_test.go: BenchmarkLinkScale (edges_10, edges_1000, edges_100000)
 //   - memory_test.go: BenchmarkMemory (device, edge, task)
 //   - million_test.go: BenchmarkMillion (devices_edges)
+//   - scale_test.go: BenchmarkScale (n=1000 to n=1000000, backplane and plain)
 //
 // Sub-benchmarks are named after the system: backplane, plain (a plain Go
 // baseline), protoactor (github.com/asynkron/protoactor-go) and suture
-// (github.com/thejerf/suture/v4). The Erlang side is erlang/bench.escript.
-// The 100k and 1M shapes are skipped under -short.
+// (github.com/thejerf/suture/v4). The Erlang side is erlang/bench.escript,
+// and erlang/dist.escript for the cluster's BenchmarkRemote (two Erlang
+// nodes on loopback). The 100k and 1M shapes are skipped under -short.
+//
+// Two commands read the outputs: cmd/table prints one table of every
+// operation and system, and cmd/scaleplot the per-scale table of
+// BenchmarkScale with an SVG plot of it.
 package bench
