@@ -20,6 +20,10 @@ func TestMain(m *testing.M) {
 		nodeMain() // this process is a node of a multi-process test
 		return
 	}
+	if os.Getenv(envChaosNode) != "" {
+		chaosMain() // this process is a node of TestChaos
+		return
+	}
 	// nats-server keeps one goroutine for the whole process that ticks
 	// while any of its JetStream stores is open; a clustered server shut
 	// down while a replica is being caught up may leave a store unclosed,
