@@ -172,6 +172,7 @@ type chaosEdge struct {
 	// settled is when every node had handled the link: a target that
 	// ended before may be reported with ErrNoDevice.
 	settled time.Time
+	refused string // the error its link failed with at once, if it did
 	obs     []chaosObs
 }
 
@@ -218,7 +219,8 @@ type chaos struct {
 	targets  map[string]*chaosTarget // by device
 	watchers map[string]*chaosInc    // by device
 	all      []*chaosInc
-	problems []string // errors the nodes reported, stray notifications
+	incs     map[string]*chaosInc // by name/incarnation
+	problems []string             // errors the nodes reported, stray notifications
 }
 
 func newChaos(t *testing.T, cfg chaosConfig) *chaos {
@@ -230,6 +232,7 @@ func newChaos(t *testing.T, cfg chaosConfig) *chaos {
 		edges:    map[chaosEdgeKey]*chaosEdge{},
 		targets:  map[string]*chaosTarget{},
 		watchers: map[string]*chaosInc{},
+		incs:     map[string]*chaosInc{},
 	}
 	c.hub = start(t, cluster.Config{Name: "hub", Heartbeat: cfg.heartbeat, Timeout: cfg.timeout})
 	for range cfg.nodes {
@@ -299,8 +302,10 @@ func (c *chaos) spawn(slot int) *chaosInc {
 		c.watchers[n.id(s)] = n
 	}
 	c.all = append(c.all, n)
+	c.incs[n.String()] = n
 	c.mu.Unlock()
 	c.slots[slot] = n
+	c.t.Logf("chaos: %v started", n)
 	return n
 }
 
@@ -344,12 +349,51 @@ func (c *chaos) read(n *chaosInc, out io.Reader) {
 			c.mu.Lock()
 			n.events = append(n.events, chaosEvent{time.Now(), strings.Join(f[1:], " ")})
 			c.mu.Unlock()
-		case "err", "fatal":
+		case "err":
+			if !c.refused(n, l) {
+				c.problem("%v: %s", n, l)
+			}
+		case "fatal":
 			c.problem("%v: %s", n, l)
 		default:
 			n.ans <- l
 		}
 	}
+}
+
+// refused records that the link of an edge failed at once, as the link
+// command in the error line l that node n reported says, and reports
+// whether l was such a line. The edge then never fires.
+func (c *chaos) refused(n *chaosInc, l string) bool {
+	cmd, why, _ := strings.Cut(strings.TrimPrefix(l, "err "), ": ")
+	f := strings.Fields(cmd)
+	if len(f) < 5 || (f[0] != "L" && f[0] != "N") {
+		return false
+	}
+	i, err := strconv.Atoi(f[1])
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var key chaosEdgeKey
+	switch f[0] {
+	case "L": // made by the watcher: L A NODE INC SEQ MODE
+		key = chaosEdgeKey{n, i, f[2] + "/" + f[3] + "/" + f[4]}
+	case "N": // made by the target: N B NODE INC SEQ
+		w := c.incs[f[2]+"/"+f[3]]
+		seq, _ := strconv.ParseUint(f[4], 10, 64)
+		if w == nil || i >= len(n.tseq) || !slices.Contains(w.wseq, seq) {
+			return false
+		}
+		key = chaosEdgeKey{w, slices.Index(w.wseq, seq), n.id(n.tseq[i])}
+	}
+	e := c.edges[key]
+	if e == nil {
+		return false
+	}
+	e.refused = why
+	return true
 }
 
 func (c *chaos) problem(format string, args ...any) {
@@ -586,6 +630,7 @@ func (c *chaos) inject(kind string) {
 	c.mu.Unlock()
 	switch kind {
 	case "kill":
+		c.t.Logf("chaos: %v killed", n)
 		if err := n.cmd.Process.Kill(); err != nil {
 			c.t.Fatal(err)
 		}
@@ -705,7 +750,7 @@ func (c *chaos) unfired() int {
 	defer c.mu.Unlock()
 	k := 0
 	for _, e := range c.edges {
-		if !e.w.killed && len(e.obs) == 0 {
+		if !e.w.killed && e.refused == "" && len(e.obs) == 0 {
 			k++
 		}
 	}

@@ -28,6 +28,17 @@ func (c *chaos) check() {
 	var deliver []time.Duration            // ends the test asked for
 	fired := map[string]int{}
 	for _, e := range c.edges {
+		if e.refused != "" {
+			// Its link failed at once: it never fires, and the target
+			// had ended, or a fault on its nodes made it seem so.
+			switch {
+			case len(e.obs) > 0:
+				violate("fired although its link failed", "%s", c.describe(e))
+			case e.t.ended == "" && !e.t.node.killed && c.explain(e.made, e.settled, e.w, e.t.node) == nil:
+				violate("link failed with its target alive", "%s", c.describe(e))
+			}
+			continue
+		}
 		switch len(e.obs) {
 		case 0:
 			if !e.w.killed {
@@ -101,6 +112,13 @@ func (c *chaos) check() {
 	fmt.Fprintf(&r, "| faults injected | %s, for %v |\n", chaosCounts(injected, "kill", "stop", "blackhole", "cut"), c.cfg.duration)
 	fmt.Fprintf(&r, "| ends asked | %s; then every target left ends cleanly |\n", chaosCounts(c.asked, "fail", "clean", "root"))
 	fmt.Fprintf(&r, "| targets ended | %s |\n", chaosCounts(ended, "clean", "error", "cascade"))
+	refused := 0
+	for _, e := range c.edges {
+		if e.refused != "" {
+			refused++
+		}
+	}
+	fmt.Fprintf(&r, "| links refused at once (target already gone) | %d |\n", refused)
 	fmt.Fprintf(&r, "| edges fired | %s |\n", chaosCounts(fired, "unreachable", "clean", "error", "cascade"))
 	total := 0
 	for _, k := range counts {
@@ -221,9 +239,9 @@ func (c *chaos) endedBefore(tg *chaosTarget, at time.Time) bool {
 // describe tells all the test knows of an edge, to debug a violation.
 func (c *chaos) describe(e *chaosEdge) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s edge made at %s: target t%d on %v (reported end %q, asked %v at %s), watcher w%d on %v (killed %v); told",
+	fmt.Fprintf(&b, "%s edge made at %s: target t%d on %v (reported end %q, asked %v at %s), watcher w%d on %v (killed %v); link error %q; told",
 		e.mode, e.made.Format("15:04:05.000"), e.t.b, e.t.node, e.t.ended, e.t.asked, e.t.askedAt.Format("15:04:05.000"),
-		e.a, e.w, e.w.killed)
+		e.a, e.w, e.w.killed, e.refused)
 	for _, o := range e.obs {
 		fmt.Fprintf(&b, " %s at %s;", o.fault, o.at.Format("15:04:05.000"))
 	}
