@@ -116,8 +116,9 @@ func (n *Node) inSession(name string) bool {
 }
 
 // Down ends what the node kept for a session: every proxy for a device of
-// that peer disconnects with FaultUnreachable, once, and the devices the
-// peer watched here are no longer watched for it.
+// that peer disconnects with FaultUnreachable, once, the devices the peer
+// watched here are no longer watched for it, and the lookups and pings
+// waiting for the peer's answer fail.
 func (h *handler) Down(node wire.Node, reason error) {
 	n := (*Node)(h)
 	if <-n.started; n.tr == nil {
@@ -138,6 +139,14 @@ func (h *handler) Down(node wire.Node, reason error) {
 	p := n.peers[node]
 	delete(n.peers, node)
 	n.failSpawnsLocked(node, func() error { return &UnreachableError{Node: peerID, Reason: reason} })
+	// A lookup or Ping sent in the session may have lost its request or
+	// its answer with it: it fails now rather than when its context ends.
+	for ref, l := range n.lookups {
+		if l.node == node {
+			l.c <- lookupReply{err: &UnreachableError{Node: peerID, Reason: reason}}
+			delete(n.lookups, ref)
+		}
+	}
 	if inc, ok := n.live[node.Name]; !ok || inc == node.Inc {
 		delete(n.live, node.Name)
 		n.gone[node.Name] = true // unless a later incarnation is live
