@@ -350,7 +350,11 @@ func (c *chaos) read(n *chaosInc, out io.Reader) {
 			n.events = append(n.events, chaosEvent{time.Now(), strings.Join(f[1:], " ")})
 			c.mu.Unlock()
 		case "err":
-			if !c.refused(n, l) {
+			switch {
+			case c.refused(n, l):
+			case len(f) > 1 && (f[1] == "ping" || f[1] == "stats"):
+				n.ans <- l // the test waits for its answer
+			default:
 				c.problem("%v: %s", n, l)
 			}
 		case "fatal":
@@ -408,7 +412,13 @@ func (c *chaos) answer(n *chaosInc, prefix string) string {
 	select {
 	case l := <-n.ans:
 		if !strings.HasPrefix(l, prefix) {
-			c.t.Fatalf("%v: got %q, want %q...", n, l, prefix)
+			c.mu.Lock()
+			var es []string
+			for _, e := range n.events[max(0, len(n.events)-30):] {
+				es = append(es, e.at.Format("15:04:05.000")+" "+e.what)
+			}
+			c.mu.Unlock()
+			c.t.Fatalf("%v: got %q, want %q...; its last session events:\n%s", n, l, prefix, strings.Join(es, "\n"))
 		}
 		return l
 	case <-n.done:
