@@ -493,7 +493,7 @@ func (c *chaos) link(k int, ws, ts []*chaosInc) {
 	now := time.Now()
 	touched := map[*chaosInc]bool{}
 	c.mu.Lock()
-	for made := 0; made < k; {
+	for made, tries := 0, 0; made < k && tries < 100*k; tries++ { // few targets may be left
 		w, tn := ws[c.rng.IntN(len(ws))], ts[c.rng.IntN(len(ts))]
 		if w == tn {
 			if len(ws) == 1 && len(ts) == 1 {
@@ -649,14 +649,26 @@ func (c *chaos) inject(kind string) {
 		c.mu.Lock()
 		n.killed = true
 		c.mu.Unlock()
-		// A new incarnation, with new edges to and from it, a share of
-		// the first ones, made with the nodes that have no fault.
+		// A new incarnation, with as many new edges to and from it as
+		// the killed one had that had not fired, made with the nodes that
+		// have no fault.
+		var from, to int
+		c.mu.Lock()
+		for _, e := range c.edges {
+			if len(e.obs) == 0 && e.refused == "" && e.t.ended == "" {
+				if e.w == n {
+					from++
+				} else if e.t.node == n {
+					to++
+				}
+			}
+		}
+		c.mu.Unlock()
 		nn := c.spawn(n.slot)
 		others := slices.DeleteFunc(c.reachable(), func(o *chaosInc) bool { return o == nn })
 		if len(others) > 0 {
-			share := c.cfg.edges / c.cfg.nodes
-			c.link(share, []*chaosInc{nn}, others)
-			c.link(share, others, []*chaosInc{nn})
+			c.link(from, []*chaosInc{nn}, others)
+			c.link(to, others, []*chaosInc{nn})
 		}
 	case "stop":
 		if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
