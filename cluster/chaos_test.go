@@ -54,9 +54,11 @@ import (
 // By default (and with -short) it is the one-minute version that CI runs:
 // 10 nodes, 10,000 edges, every kind of fault, 60 seconds of faults.
 // BACKPLANE_CHAOS=DURATION runs the long version: 100,000 edges (or
-// BACKPLANE_CHAOS_EDGES) for that long. BACKPLANE_CHAOS_SEED=N replays a
-// seed (the schedule also depends on timing, so a replay is close, not
-// identical). RELIABILITY.md has the figures of the long run.
+// BACKPLANE_CHAOS_EDGES) for that long, with a 5 s detection time (or
+// BACKPLANE_CHAOS_TIMEOUT; the heartbeat is a tenth of it).
+// BACKPLANE_CHAOS_SEED=N replays a seed (the schedule also depends on
+// timing, so a replay is close, not identical). RELIABILITY.md has the
+// figures of the long run.
 func TestChaos(t *testing.T) {
 	cfg := chaosConfigFor(t)
 	t.Logf("chaos: seed %d (replay: BACKPLANE_CHAOS_SEED=%d), %d nodes, %d edges, %d targets, %d watchers and %d roots per node, faults for %v, heartbeat %v, timeout %v",
@@ -98,6 +100,17 @@ func chaosConfigFor(t *testing.T) chaosConfig {
 			t.Fatalf("BACKPLANE_CHAOS=%q: %v", v, err)
 		}
 		cfg.duration, cfg.edges, cfg.targets, cfg.watchers, cfg.roots = d, 100_000, 1000, 200, 10
+		// Ten processes under the race detector with 100,000 edges starve
+		// heartbeats: a longer detection time keeps most session ends
+		// the faults' own.
+		cfg.heartbeat, cfg.timeout = 500*time.Millisecond, 5*time.Second
+	}
+	if v := os.Getenv("BACKPLANE_CHAOS_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("BACKPLANE_CHAOS_TIMEOUT=%q: want a positive duration", v)
+		}
+		cfg.heartbeat, cfg.timeout = d/10, d
 	}
 	if v := os.Getenv("BACKPLANE_CHAOS_EDGES"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -181,10 +194,12 @@ type chaosObs struct {
 	at    time.Time
 }
 
-// chaosEvent is a session event a node reported, or a fault injected.
+// chaosEvent is a session event a node reported (Config.OnNode).
 type chaosEvent struct {
 	at   time.Time
 	what string
+	down bool   // a session ended
+	peer string // with this node incarnation
 }
 
 // chaosFaultRec is a fault injected on a node incarnation, over
@@ -345,9 +360,15 @@ func (c *chaos) read(n *chaosInc, out io.Reader) {
 				c.problems = append(c.problems, fmt.Sprintf("%v: malformed %q", n, l))
 			}
 			c.mu.Unlock()
-		case "node":
+		case "node": // node up|down NODE UNIXNANO [REASON]
+			if len(f) < 4 {
+				c.problem("%v: malformed %q", n, l)
+				continue
+			}
+			ns, _ := strconv.ParseInt(f[3], 10, 64)
 			c.mu.Lock()
-			n.events = append(n.events, chaosEvent{time.Now(), strings.Join(f[1:], " ")})
+			n.events = append(n.events, chaosEvent{at: time.Unix(0, ns), what: strings.Join(append(f[1:3], f[4:]...), " "),
+				down: f[1] == "down", peer: f[2]})
 			c.mu.Unlock()
 		case "err":
 			switch {
@@ -491,7 +512,9 @@ func (c *chaos) pingAll(ns []*chaosInc, tag string) {
 func (c *chaos) link(k int, ws, ts []*chaosInc) {
 	c.t.Helper()
 	now := time.Now()
-	touched := map[*chaosInc]bool{}
+	// The commands are written once the lock is released: a node may
+	// be blocked writing reports, which the readers handle under it.
+	cmds := map[*chaosInc][]string{}
 	c.mu.Lock()
 	for made, tries := 0, 0; made < k && tries < 100*k; tries++ { // few targets may be left
 		w, tn := ws[c.rng.IntN(len(ws))], ts[c.rng.IntN(len(ts))]
@@ -511,23 +534,25 @@ func (c *chaos) link(k int, ws, ts []*chaosInc) {
 		switch r := c.rng.IntN(10); {
 		case r < 4:
 			e.mode = "monitor"
-			c.send(w, "L %d %s %d %d monitor", a, tn.name, tn.inc, tn.tseq[b])
+			cmds[w] = append(cmds[w], fmt.Sprintf("L %d %s %d %d monitor", a, tn.name, tn.inc, tn.tseq[b]))
 		case r < 7:
 			e.mode = "notify"
-			c.send(tn, "N %d %s %d %d", b, w.name, w.inc, w.wseq[a])
+			cmds[tn] = append(cmds[tn], fmt.Sprintf("N %d %s %d %d", b, w.name, w.inc, w.wseq[a]))
 		default:
 			e.mode = "peer"
-			c.send(w, "L %d %s %d %d peer", a, tn.name, tn.inc, tn.tseq[b])
+			cmds[w] = append(cmds[w], fmt.Sprintf("L %d %s %d %d peer", a, tn.name, tn.inc, tn.tseq[b]))
 			tg.peers = append(tg.peers, chaosPeer{w, w.id(w.wseq[a]), now})
 		}
 		c.edges[key] = e
-		touched[w], touched[tn] = true, true
 		made++
 	}
 	c.mu.Unlock()
 	var ns []*chaosInc
 	for _, n := range c.slots {
-		if touched[n] {
+		if len(cmds[n]) > 0 {
+			for _, cmd := range cmds[n] {
+				c.send(n, "%s", cmd)
+			}
 			c.flush(n)
 			ns = append(ns, n)
 		}
@@ -592,13 +617,14 @@ func (c *chaos) endSome() {
 			tg.askedAt = now
 		}
 	}
+	var cmds []string // sent once the lock is released (see link)
 	c.mu.Lock()
 	switch r := c.rng.IntN(3); r {
 	case 0, 1:
 		kind := []string{"fail", "clean"}[r]
 		for range max(1, c.cfg.targets/50) {
 			b := c.rng.IntN(len(n.targets))
-			c.send(n, "%s %d", kind, b)
+			cmds = append(cmds, fmt.Sprintf("%s %d", kind, b))
 			if kind == "fail" {
 				ask(n.targets[b], fmt.Sprintf("error:t%d_failed", b))
 			} else {
@@ -608,7 +634,7 @@ func (c *chaos) endSome() {
 		}
 	case 2:
 		j := c.rng.IntN(len(n.rseq))
-		c.send(n, "root %d", j)
+		cmds = append(cmds, fmt.Sprintf("root %d", j))
 		root := n.id(n.rseq[j])
 		for b, tg := range n.targets {
 			if b%len(n.rseq) == j {
@@ -618,6 +644,9 @@ func (c *chaos) endSome() {
 		c.asked["root"]++
 	}
 	c.mu.Unlock()
+	for _, cmd := range cmds {
+		c.send(n, "%s", cmd)
+	}
 	c.flush(n)
 }
 

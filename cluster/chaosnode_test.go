@@ -46,7 +46,7 @@ import (
 //
 // Reports: "up NAME INC", "m A FROM FAULT UNIXNANO" (watcher wA was told
 // FROM ended with FAULT), "e B FAULT" (target tB ended), "node up|down
-// NODE REASON" (Config.OnNode), "err CMD: ERROR". Devices are written
+// NODE UNIXNANO [REASON]" (Config.OnNode), "err CMD: ERROR". Devices are written
 // NAME/INC/SEQ and faults by chaosFault.
 const (
 	envChaosNode      = "BACKPLANE_CHAOS_NODE"      // the node's name
@@ -93,10 +93,11 @@ func chaosMain() {
 		Timeout:   to,
 		OnNode: func(e cluster.NodeEvent) {
 			if e.Up {
-				say("node up %s/%d", e.Node.Name, e.Node.Incarnation)
+				say("node up %s/%d %d", e.Node.Name, e.Node.Incarnation, time.Now().UnixNano())
 				return
 			}
-			say("node down %s/%d %s", e.Node.Name, e.Node.Incarnation, strings.ReplaceAll(fmt.Sprint(e.Reason), " ", "_"))
+			say("node down %s/%d %d %s", e.Node.Name, e.Node.Incarnation, time.Now().UnixNano(),
+				strings.ReplaceAll(fmt.Sprint(e.Reason), " ", "_"))
 		},
 	})
 	if err != nil {
