@@ -34,15 +34,22 @@ import (
 //     the node was killed before reporting, as the test asked: an error, a
 //     clean end, a cascade from its root, or a cascade from a peer-linked
 //     watcher that became unreachable), with the same root;
-//   - FaultUnreachable only if a fault was injected on the watcher's or
-//     the target's node while the edge existed;
+//   - FaultUnreachable only if the watcher's node reported (Config.OnNode)
+//     the end of its session with the target's node after the edge was
+//     made: almost always the end a fault injected on one of them caused;
+//     a session that timed out without one (a node starved of CPU) is
+//     counted apart, not a violation, since its watchers were right to be
+//     told; with ErrNoDevice only for a target that had already ended when
+//     the link reached its node;
+//   - a link that failed at once (its target was gone) never fires;
 //   - never for an edge whose target lives on and whose nodes were left
 //     alone, and always, by the end, for an edge whose watcher's node is
 //     alive.
 //
 // A target ended by a cascade is checked too: from its own root when the
-// test failed that root, or from a peer-linked watcher on a node a fault
-// was injected on. Violations are reported with the edge, its mode, what
+// test failed that root, or from a peer-linked watcher whose session with
+// the target's node ended. Once every device is gone, no node may hold a
+// proxy or an exported device. Violations are reported with the edge, its mode, what
 // was injected on its nodes and the session events of the watcher's node.
 //
 // It logs the seed, the faults injected by kind, the detection time (from
