@@ -551,12 +551,17 @@ func (c *chaos) link(k int, ws, ts []*chaosInc) {
 			tg.peers = append(tg.peers, chaosPeer{w, w.id(w.wseq[a]), now})
 		}
 		c.edges[key] = e
+		for _, n := range []*chaosInc{w, tn} { // both ends ping each other
+			if cmds[n] == nil {
+				cmds[n] = []string{}
+			}
+		}
 		made++
 	}
 	c.mu.Unlock()
 	var ns []*chaosInc
 	for _, n := range c.slots {
-		if len(cmds[n]) > 0 {
+		if cmds[n] != nil {
 			for _, cmd := range cmds[n] {
 				c.send(n, "%s", cmd)
 			}

@@ -64,14 +64,17 @@ func (c *chaos) check() {
 		}
 		if o.fault == "unreachable" {
 			// The one cause of FaultUnreachable is the end of the session
-			// between the two nodes, which the watcher's node reports.
-			if !c.sessionEnded(e.w, e.t.node, e.made) {
-				violate("unreachable with no session ended", "%s", c.describe(e))
-				continue
-			}
+			// between the two nodes: a fault injected on one of them, or
+			// a session that timed out on its own, which the watcher's
+			// node reports (OnNode tells of a session's end only if it
+			// had heard from the peer in it).
 			f := c.explain(e.made, o.at, e.w, e.t.node)
 			if f == nil {
-				spurious++ // a session timed out under load
+				if !c.sessionEnded(e.w, e.t.node, e.made) {
+					violate("unreachable with no fault injected and no session ended", "%s", c.describe(e))
+				} else {
+					spurious++ // a session timed out under load
+				}
 				continue
 			}
 			side := "target's node"
@@ -162,16 +165,16 @@ func (c *chaos) check() {
 		for i := range grow {
 			g := a[i] - b[i]
 			if i == 2 {
-				g -= a[5] // one goroutine per peer in session, which the node keeps
+				g -= a[5] // one goroutine per peer watching, kept until its session ends
 			}
 			grow[i] += g
 			maxGrow[i] = max(maxGrow[i], g)
 		}
-		fmt.Fprintf(&r, "| %v | heap %s -> %s, RSS %s -> %s, goroutines %d -> %d (%d peers in session) |\n", n,
+		fmt.Fprintf(&r, "| %v | heap %s -> %s, RSS %s -> %s, goroutines %d -> %d (%d peers watching its devices, one goroutine each) |\n", n,
 			chaosMiB(b[0]), chaosMiB(a[0]), chaosMiB(b[1]), chaosMiB(a[1]), b[2], a[2], a[5])
 	}
 	if live > 0 {
-		fmt.Fprintf(&r, "| growth per process, mean (max) | heap %s (%s), RSS %s (%s), goroutines beyond one per peer in session %d (%d) |\n",
+		fmt.Fprintf(&r, "| growth per process, mean (max) | heap %s (%s), RSS %s (%s), goroutines beyond one per peer watching %d (%d) |\n",
 			chaosMiB(grow[0]/int64(live)), chaosMiB(maxGrow[0]), chaosMiB(grow[1]/int64(live)), chaosMiB(maxGrow[1]),
 			grow[2]/int64(live), maxGrow[2])
 	}
@@ -221,14 +224,15 @@ func (c *chaos) fates(tg *chaosTarget) []string {
 
 // validEnd reports whether the end tg reported was caused: asked for by
 // the test, or a cascade from a peer-linked watcher whose session with
-// tg's node ended.
+// tg's node ended (a fault injected on one of them, or tg's node reported
+// the session's end).
 func (c *chaos) validEnd(tg *chaosTarget) bool {
 	if slices.Contains(tg.asked, tg.ended) {
 		return true
 	}
 	for _, p := range tg.peers {
 		if tg.ended == "cascade:"+p.id+":"+p.id+":unreachable" {
-			return c.sessionEnded(tg.node, p.node, p.made)
+			return c.sessionEnded(tg.node, p.node, p.made) || c.explain(p.made, tg.endedAt, p.node, tg.node) != nil
 		}
 	}
 	return false
@@ -246,10 +250,14 @@ func (c *chaos) sessionEnded(n, peer *chaosInc, since time.Time) bool {
 }
 
 // endedBefore reports whether tg ended by a cascade from a peer-linked
-// watcher whose session with tg's node ended before at.
+// watcher whose session with tg's node ended before at (a fault was
+// injected on one of them, or tg's node reported the session's end).
 func (c *chaos) endedBefore(tg *chaosTarget, at time.Time) bool {
 	for _, p := range tg.peers {
 		if tg.ended == "cascade:"+p.id+":"+p.id+":unreachable" {
+			if c.explain(p.made, at, p.node, tg.node) != nil {
+				return true
+			}
 			for _, e := range tg.node.events {
 				if e.down && e.peer == p.node.String() && !e.at.Before(p.made) && !e.at.After(at) {
 					return true
