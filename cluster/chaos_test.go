@@ -86,6 +86,7 @@ type chaosConfig struct {
 	duration                 time.Duration
 	heartbeat, timeout       time.Duration
 	maxDown                  int // nodes under a fault at once, at most
+	names                    int // watchers and targets per node with a name and a group
 }
 
 func chaosConfigFor(t *testing.T) chaosConfig {
@@ -100,13 +101,14 @@ func chaosConfigFor(t *testing.T) chaosConfig {
 		heartbeat: 200 * time.Millisecond,
 		timeout:   2 * time.Second,
 		maxDown:   3,
+		names:     5,
 	}
 	if v := os.Getenv("BACKPLANE_CHAOS"); v != "" && !testing.Short() {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			t.Fatalf("BACKPLANE_CHAOS=%q: %v", v, err)
 		}
-		cfg.duration, cfg.edges, cfg.targets, cfg.watchers, cfg.roots = d, 100_000, 1000, 200, 10
+		cfg.duration, cfg.edges, cfg.targets, cfg.watchers, cfg.roots, cfg.names = d, 100_000, 1000, 200, 10, 20
 		// Ten processes under the race detector with 100,000 edges starve
 		// heartbeats: a longer detection time keeps most session ends
 		// the faults' own.
@@ -243,6 +245,9 @@ type chaos struct {
 	all      []*chaosInc
 	incs     map[string]*chaosInc // by name/incarnation
 	problems []string             // errors the nodes reported, stray notifications
+
+	regs        []chaosReg // names and memberships confirmed
+	registryBad []string   // what stopped the registry from converging
 }
 
 func newChaos(t *testing.T, cfg chaosConfig) *chaos {
@@ -314,6 +319,8 @@ func (c *chaos) spawn(slot int) *chaosInc {
 			n.rseq = seqs
 		}
 	}
+	c.send(n, "names %d", c.cfg.names)
+	c.flush(n)
 	c.mu.Lock()
 	for b, s := range n.tseq {
 		tg := &chaosTarget{node: n, b: b}
@@ -366,6 +373,15 @@ func (c *chaos) read(n *chaosInc, out io.Reader) {
 			} else {
 				c.problems = append(c.problems, fmt.Sprintf("%v: malformed %q", n, l))
 			}
+			c.mu.Unlock()
+		case "reg": // reg name=NAME|group=GROUP DEV UNIXNANO
+			if len(f) != 4 {
+				c.problem("%v: malformed %q", n, l)
+				continue
+			}
+			ns, _ := strconv.ParseInt(f[3], 10, 64)
+			c.mu.Lock()
+			c.regs = append(c.regs, chaosReg{node: n, key: f[1], dev: f[2], at: time.Unix(0, ns)})
 			c.mu.Unlock()
 		case "node": // node up|down NODE UNIXNANO [REASON]
 			if len(f) < 4 {
@@ -744,7 +760,7 @@ func (c *chaos) heal(now time.Time) {
 // left, waits for every edge to fire, and measures the processes.
 func (c *chaos) finish() {
 	c.pingAll(c.slots, "heal")
-	// Names and groups converge here, once they exist.
+	c.converge("healed", "after the faults")
 	for _, n := range c.slots {
 		c.send(n, "cleanall")
 		c.flush(n)
@@ -771,6 +787,7 @@ func (c *chaos) finish() {
 	// Anything still in flight is delivered before a second round of
 	// pings, and reported before the answer to sync.
 	c.pingAll(c.slots, "final")
+	c.converge("ended", "once every target ended")
 	// Every device goes, and with it every proxy of it on other nodes:
 	// poll until no node has one left.
 	for _, n := range c.slots {

@@ -110,6 +110,9 @@ func (c *chaos) check() {
 	for _, p := range c.problems {
 		violate("reported by a node", "%s", p)
 	}
+	for _, p := range c.registryBad {
+		violate("names and groups did not converge", "%s", p)
+	}
 
 	// The figures.
 	injected := map[string]int{}
@@ -129,6 +132,11 @@ func (c *chaos) check() {
 			refused++
 		}
 	}
+	regs := map[string]int{}
+	for _, g := range c.regs {
+		regs[strings.SplitN(g.key, "=", 2)[0]]++
+	}
+	fmt.Fprintf(&r, "| names and groups | %d names registered, %d memberships, by %d incarnations |\n", regs["name"], regs["group"], len(c.all))
 	fmt.Fprintf(&r, "| links refused at once (target already gone) | %d |\n", refused)
 	fmt.Fprintf(&r, "| edges fired | %s |\n", chaosCounts(fired, "unreachable", "clean", "error", "cascade"))
 	total := 0

@@ -36,6 +36,10 @@ import (
 //	N B NODE INC SEQ         target tB links to the remote device with Notify
 //	fail B | clean B         target tB's task returns an error | nil
 //	root J                   root rJ disconnects with an error
+//	names K                  the first K watchers and targets get a cluster-wide name
+//	                         (NODE.wI, NODE.tI) and join a group (gI mod 3, targets)
+//	registry TOKEN           answers "registry TOKEN name=N:DEV... group=G:DEV,DEV..."
+//	                         from this node's copy of the registry
 //	cleanall                 every target's task returns nil
 //	ping TOKEN NODE/INC...   pings every node listed; answers "pinged TOKEN"
 //	sync TOKEN               answers "synced TOKEN"
@@ -46,7 +50,8 @@ import (
 //
 // Reports: "up NAME INC", "m A FROM FAULT UNIXNANO" (watcher wA was told
 // FROM ended with FAULT), "e B FAULT" (target tB ended), "node up|down
-// NODE UNIXNANO [REASON]" (Config.OnNode), "err CMD: ERROR". Devices are written
+// NODE UNIXNANO [REASON]" (Config.OnNode), "reg name=N|group=G DEV
+// UNIXNANO" (a name or membership confirmed), "err CMD: ERROR". Devices are written
 // NAME/INC/SEQ and faults by chaosFault.
 const (
 	envChaosNode      = "BACKPLANE_CHAOS_NODE"      // the node's name
@@ -217,6 +222,40 @@ func chaosMain() {
 		}
 		return nil
 	}
+	// hold registers the name, or joins the group, of key ("name=N",
+	// "group=G") for d, trying again while the name is taken (by a killed
+	// incarnation not yet found gone) or the registry cannot be reached,
+	// until it succeeds or d ends; it reports "reg KEY DEV UNIXNANO".
+	hold := func(key string, d *backplane.Device) {
+		kind, name, _ := strings.Cut(key, "=")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var err error
+				if kind == "name" {
+					err = n.RegisterName(ctx, name, d)
+					var taken *cluster.NameTakenError
+					if errors.As(err, &taken) && taken.Holder == d.ID() {
+						err = nil // an earlier try that seemed to fail did not
+					}
+				} else {
+					err = n.Join(ctx, name, d)
+				}
+				if err == nil {
+					say("reg %s %s %d", key, idOf(d.ID()), time.Now().UnixNano())
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-d.Done():
+					return
+				case <-time.After(hb):
+				}
+			}
+		}()
+	}
 	remote := func(node, inc, seq string) (backplane.Line, error) {
 		i, err := strconv.ParseUint(inc, 10, 64)
 		if err != nil {
@@ -303,6 +342,44 @@ func chaosMain() {
 				for _, r := range roots {
 					r.Drop()
 				}
+			case f[0] == "names" && len(f) == 2:
+				k, err := strconv.Atoi(f[1])
+				if err != nil {
+					return err
+				}
+				for i := range min(k, len(watchers)) {
+					hold("name="+fmt.Sprintf("%s.w%d", self.Name, i), watchers[i])
+					hold("group="+fmt.Sprintf("g%d", i%3), watchers[i])
+				}
+				for i := range min(k, len(targets)) {
+					hold("name="+fmt.Sprintf("%s.t%d", self.Name, i), targets[i].dev)
+					hold("group=targets", targets[i].dev)
+				}
+			case f[0] == "registry" && len(f) == 2:
+				names, err := n.Names(ctx)
+				if err != nil {
+					return err
+				}
+				groups, err := n.Groups(ctx)
+				if err != nil {
+					return err
+				}
+				var b strings.Builder
+				b.WriteString("registry " + f[1])
+				for name, id := range names {
+					b.WriteString(" name=" + name + ":" + idOf(id))
+				}
+				for g, ids := range groups {
+					b.WriteString(" group=" + g + ":")
+					for j, id := range ids {
+						if j > 0 {
+							b.WriteString(",")
+						}
+						b.WriteString(idOf(id))
+					}
+				}
+				flush()
+				say("%s", b.String())
 			case f[0] == "cleanall":
 				for _, t := range targets {
 					t.finish(nil)
