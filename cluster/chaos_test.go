@@ -46,6 +46,12 @@ import (
 //     alone, and always, by the end, for an edge whose watcher's node is
 //     alive.
 //
+// Every node incarnation also registers cluster-wide names and joins
+// groups (see chaosnames_test.go); once the faults stop, and again once
+// every target has ended, every live node's copy of the registry must
+// converge: the same everywhere, no name or member of a device that is
+// gone, none lost without cause.
+//
 // A target ended by a cascade is checked too: from its own root when the
 // test failed that root, or from a peer-linked watcher whose session with
 // the target's node ended. Once every device is gone, no node may hold a
@@ -58,8 +64,11 @@ import (
 // goroutines of every node process alive at the end, before its devices
 // were made and after every edge and device is gone.
 //
-// By default (and with -short) it is the one-minute version that CI runs:
-// 10 nodes, 10,000 edges, every kind of fault, 60 seconds of faults.
+// By default (and with -short) it is the one-minute version that CI runs
+// (./test.sh runs without -short, so the default is the short one): 10
+// nodes, 10,000 edges at the start, every kind of fault, 60 seconds of
+// faults, a 2 s detection time. What it scales down from the long version
+// is the edges (10,000, not 100,000), the devices per node and the time.
 // BACKPLANE_CHAOS=DURATION runs the long version: 100,000 edges (or
 // BACKPLANE_CHAOS_EDGES) for that long, with a 5 s detection time (or
 // BACKPLANE_CHAOS_TIMEOUT; the heartbeat is a tenth of it).
