@@ -1,6 +1,11 @@
 package cluster
 
-import "sync"
+import (
+	"context"
+	"sync"
+
+	"github.com/backplane-go/backplane"
+)
 
 // callbacks hands values to a function, in order, one at a time, on a
 // goroutine of its own, so that whoever produces them never waits for the
@@ -72,4 +77,56 @@ func (c *callbacks[T]) stop(wait bool) {
 	if wait {
 		<-c.done
 	}
+}
+
+// watchRegistry opens a watch of key in this node's copy of the registry,
+// for WatchName and WatchGroup: it checks key (a registry name, described
+// as what in errors) and fn, binds the registry, queues for fn the events
+// that now returns, under the registry's lock, adds fn's queue to the
+// watchers of key in the map that watchers returns, and runs the queue on
+// a goroutine of the node's. op names the call in errors. The stop it
+// returns removes the queue and waits for a call of fn in progress.
+func watchRegistry[E any](ctx context.Context, n *Node, op, what, key string, fn func(E),
+	watchers func(*registry) map[string]map[*callbacks[E]]struct{}, now func(*registry) []E) (stop func(), err error) {
+	ctx, cancel := registryContext(ctx)
+	defer cancel()
+	switch {
+	case !validRegistryName(key):
+		return nil, errorf("cluster: %s %q: %w: not a %s", op, key, backplane.ErrInvalid, what)
+	case fn == nil:
+		return nil, errorf("cluster: %s %q: %w: nil func", op, key, backplane.ErrInvalid)
+	}
+	if _, err := n.reg.open(ctx); err != nil {
+		return nil, errorf("cluster: %s %q: %w", op, key, err)
+	}
+	c := newCallbacks(fn)
+	r := n.reg
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, errorf("cluster: %s %q: %w", op, key, ErrClosed)
+	}
+	for _, e := range now(r) {
+		c.push(e)
+	}
+	w := watchers(r)
+	if w[key] == nil {
+		w[key] = make(map[*callbacks[E]]struct{})
+	}
+	w[key][c] = struct{}{}
+	n.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer n.wg.Done()
+		c.run()
+	}()
+	return func() {
+		r.mu.Lock()
+		delete(w[key], c)
+		if len(w[key]) == 0 {
+			delete(w, key)
+		}
+		r.mu.Unlock()
+		c.stop(true)
+	}, nil
 }

@@ -208,49 +208,18 @@ func (n *Node) Groups(ctx context.Context) (map[string][]backplane.DeviceID, err
 // It is stopped as WatchName's watch, and fails as Members, and with
 // backplane.ErrInvalid for a nil fn.
 func (n *Node) WatchGroup(ctx context.Context, group string, fn func(GroupEvent)) (stop func(), err error) {
-	ctx, cancel := registryContext(ctx)
-	defer cancel()
-	switch {
-	case !validRegistryName(group):
-		return nil, errorf("cluster: watch group %q: %w: not a group name", group, backplane.ErrInvalid)
-	case fn == nil:
-		return nil, errorf("cluster: watch group %q: %w: nil func", group, backplane.ErrInvalid)
-	}
-	if _, err := n.reg.open(ctx); err != nil {
-		return nil, errorf("cluster: watch group %q: %w", group, err)
-	}
-	c := newCallbacks(fn)
-	r := n.reg
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, errorf("cluster: watch group %q: %w", group, ErrClosed)
-	}
-	var ids []backplane.DeviceID
-	for _, e := range r.groups[group] {
-		ids = append(ids, n.deviceID(e.dev))
-	}
-	slices.SortFunc(ids, compareIDs)
-	for _, id := range ids {
-		c.push(GroupEvent{Group: group, Member: id, Joined: true})
-	}
-	if r.groupW[group] == nil {
-		r.groupW[group] = make(map[*callbacks[GroupEvent]]struct{})
-	}
-	r.groupW[group][c] = struct{}{}
-	n.wg.Add(1)
-	r.mu.Unlock()
-	go func() {
-		defer n.wg.Done()
-		c.run()
-	}()
-	return func() {
-		r.mu.Lock()
-		delete(r.groupW[group], c)
-		if len(r.groupW[group]) == 0 {
-			delete(r.groupW, group)
-		}
-		r.mu.Unlock()
-		c.stop(true)
-	}, nil
+	return watchRegistry(ctx, n, "watch group", "group name", group, fn,
+		func(r *registry) map[string]map[*callbacks[GroupEvent]]struct{} { return r.groupW },
+		func(r *registry) []GroupEvent {
+			var ids []backplane.DeviceID
+			for _, e := range r.groups[group] {
+				ids = append(ids, n.deviceID(e.dev))
+			}
+			slices.SortFunc(ids, compareIDs)
+			evs := make([]GroupEvent, len(ids))
+			for i, id := range ids {
+				evs[i] = GroupEvent{Group: group, Member: id, Joined: true}
+			}
+			return evs
+		})
 }

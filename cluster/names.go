@@ -255,48 +255,15 @@ func (n *Node) Names(ctx context.Context) (map[string]backplane.DeviceID, error)
 // the registry, as WhereIs, and fails as WhereIs for a malformed name, a
 // nil fn (backplane.ErrInvalid) and after Close.
 func (n *Node) WatchName(ctx context.Context, name string, fn func(NameEvent)) (stop func(), err error) {
-	ctx, cancel := registryContext(ctx)
-	defer cancel()
-	switch {
-	case !validRegistryName(name):
-		return nil, errorf("cluster: watch name %q: %w: not a name", name, backplane.ErrInvalid)
-	case fn == nil:
-		return nil, errorf("cluster: watch name %q: %w: nil func", name, backplane.ErrInvalid)
-	}
-	if _, err := n.reg.open(ctx); err != nil {
-		return nil, errorf("cluster: watch name %q: %w", name, err)
-	}
-	c := newCallbacks(fn)
-	r := n.reg
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, errorf("cluster: watch name %q: %w", name, ErrClosed)
-	}
-	ev := NameEvent{Name: name}
-	if e, ok := r.names[name]; ok {
-		ev.Holder = n.deviceID(e.dev)
-	}
-	c.push(ev)
-	if r.nameW[name] == nil {
-		r.nameW[name] = make(map[*callbacks[NameEvent]]struct{})
-	}
-	r.nameW[name][c] = struct{}{}
-	n.wg.Add(1)
-	r.mu.Unlock()
-	go func() {
-		defer n.wg.Done()
-		c.run()
-	}()
-	return func() {
-		r.mu.Lock()
-		delete(r.nameW[name], c)
-		if len(r.nameW[name]) == 0 {
-			delete(r.nameW, name)
-		}
-		r.mu.Unlock()
-		c.stop(true)
-	}, nil
+	return watchRegistry(ctx, n, "watch name", "name", name, fn,
+		func(r *registry) map[string]map[*callbacks[NameEvent]]struct{} { return r.nameW },
+		func(r *registry) []NameEvent {
+			ev := NameEvent{Name: name}
+			if e, ok := r.names[name]; ok {
+				ev.Holder = n.deviceID(e.dev)
+			}
+			return []NameEvent{ev}
+		})
 }
 
 // waitFree waits until the copy no longer holds key at rev, or ctx ends.
