@@ -2,6 +2,7 @@ package backplane_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/backplane-go/backplane"
@@ -116,4 +117,42 @@ func BenchmarkLine(b *testing.B) {
 	b.Run("line_monitor_error_notify", func(b *testing.B) { pairNotify(b, viaLineToLine, backplane.Monitor, true) })
 	b.Run("line_peer_drop_notify", func(b *testing.B) { pairNotify(b, viaLineToLine, backplane.Peer, false) })
 	b.Run("line_peer_error_notify", func(b *testing.B) { pairNotify(b, viaLineToLine, backplane.Peer, true) })
+}
+
+// BenchmarkHub/leave_N: a hub watches N devices; one iteration creates one
+// more, links it, disconnects it and reads the hub's notification. The
+// hub's side of the notification removes the device from a table of N
+// links, the step a node's watcher of its exported devices takes for each.
+func BenchmarkHub(b *testing.B) {
+	for _, n := range []int{10_000} {
+		b.Run(fmt.Sprintf("leave_%d", n), func(b *testing.B) {
+			hub := backplane.New()
+			defer hub.Drop()
+			others := make([]*backplane.Device, n)
+			for i := range others {
+				others[i] = backplane.New()
+				if err := hub.Link(others[i], backplane.Monitor); err != nil {
+					b.Fatal(err)
+				}
+			}
+			defer func() {
+				for _, o := range others {
+					o.Drop()
+				}
+			}()
+			b.ReportAllocs()
+			for b.Loop() {
+				d := backplane.New()
+				if err := hub.Link(d, backplane.Monitor); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.Disconnect(errBench); err != nil {
+					b.Fatal(err)
+				}
+				if m, ok := hub.TryReceive(); !ok || m.Kind() != backplane.Disconnected {
+					b.Fatalf("hub got %v, %v; want a Disconnected message", m, ok)
+				}
+			}
+		})
+	}
 }

@@ -44,6 +44,17 @@ func TestLinkSetModel(t *testing.T) {
 				}
 				seen[l.peer] = true
 			}
+			if t2 := s.many; t2 != nil {
+				// The index must name each link's own position.
+				if len(t2.index) != len(t2.list) {
+					t.Fatalf("seed %d step %d: index of %d for %d links", seed, step, len(t2.index), len(t2.list))
+				}
+				for i, l := range t2.list {
+					if j, ok := t2.index[l.peer]; !ok || int(j) != i {
+						t.Fatalf("seed %d step %d: link %d (%v) indexed at %d, %v", seed, step, i, l.peer.id(), j, ok)
+					}
+				}
+			}
 			for _, q := range peers {
 				if got := s.get(q); got != want[q] {
 					t.Fatalf("seed %d step %d: get(%v) = %v, want %v", seed, step, q.id(), got, want[q])
