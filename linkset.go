@@ -51,7 +51,7 @@ func (s *linkSet) take(p *device) LinkMode {
 			return 0
 		}
 		m := t.list[i].mode
-		t.set(p, 0)
+		t.removeAt(i)
 		return m
 	}
 	for i, q := range s.peers {
@@ -105,19 +105,27 @@ func (t *linkTable) set(p *device, mode LinkMode) {
 	switch {
 	case ok && mode != 0:
 		t.list[i].mode = mode
-	case ok: // remove: move the last link into the hole
-		last := len(t.list) - 1
-		if int(i) != last {
-			t.list[i] = t.list[last]
-			t.index[t.list[i].peer] = i
-		}
-		t.list[last] = link{}
-		t.list = t.list[:last]
-		delete(t.index, p)
+	case ok:
+		t.removeAt(i)
 	case mode != 0:
 		t.index[p] = int32(len(t.list))
 		t.list = append(t.list, link{peer: p, mode: mode})
 	}
+}
+
+// removeAt removes the link at position i, found by the caller's lookup,
+// so that a removal probes the index no more than it must: the last link
+// moves into the hole (one index update) and the peer leaves the index.
+func (t *linkTable) removeAt(i int32) {
+	p := t.list[i].peer
+	last := int32(len(t.list) - 1)
+	if i != last {
+		t.list[i] = t.list[last]
+		t.index[t.list[i].peer] = i
+	}
+	t.list[last] = link{}
+	t.list = t.list[:last]
+	delete(t.index, p)
 }
 
 func (s *linkSet) len() int {
