@@ -121,8 +121,7 @@ func linkLocal(a, b *device, mode, all LinkMode) error {
 		unlockPair(a, b)
 		return &LinkError{Op: "link", From: a.id(), To: b.id(), Err: ErrLinkDown}
 	}
-	if am := a.links.get(b); am|mode != am {
-		a.links.set(b, am|mode)
+	if am := a.links.update(b, mode, 0); am|mode != am {
 		b.links.set(a, (am | mode).flip())
 	}
 	unlockPair(a, b)
@@ -167,14 +166,12 @@ func (l Line) unlink(other Linkable, mode LinkMode, flush bool) (bool, error) {
 	}
 	lockPair(a, b)
 	if a.state != stateDown {
-		am := a.links.get(b)
+		am := a.links.update(b, 0, mode)
 		removed = removed || am&mode&Monitor != 0
-		a.links.set(b, am&^mode)
 	}
 	if b.state != stateDown {
-		bm := b.links.get(a)
+		bm := b.links.update(a, 0, mode.flip())
 		removed = removed || bm&mode.flip()&Monitor != 0
-		b.links.set(a, bm&^mode.flip())
 	}
 	if flush && mode&Monitor != 0 {
 		// The flushed message is not an active edge: it does not change

@@ -64,6 +64,44 @@ func (s *linkSet) take(p *device) LinkMode {
 	return 0
 }
 
+// update gives p the mode old&^clear|add, where old is the mode p had (0 if
+// none), and returns old: the read and the write of Link and Unlink with one
+// lookup. A resulting zero mode removes p.
+func (s *linkSet) update(p *device, add, clear LinkMode) LinkMode {
+	if t := s.many; t != nil {
+		i, ok := t.index[p]
+		if !ok {
+			if add != 0 {
+				t.index[p] = int32(len(t.list))
+				t.list = append(t.list, link{peer: p, mode: add})
+			}
+			return 0
+		}
+		old := t.list[i].mode
+		if m := old&^clear | add; m != 0 {
+			t.list[i].mode = m
+		} else {
+			t.removeAt(i)
+		}
+		return old
+	}
+	for i, q := range s.peers {
+		if q == p {
+			old := s.modes[i]
+			m := old&^clear | add
+			if m == 0 {
+				s.peers[i] = nil
+			}
+			s.modes[i] = m
+			return old
+		}
+	}
+	if add != 0 {
+		s.set(p, add)
+	}
+	return 0
+}
+
 // set records mode for p; a zero mode removes p.
 func (s *linkSet) set(p *device, mode LinkMode) {
 	if t := s.many; t != nil {

@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestLinkSetModel drives a linkSet through random sets and removals across
-// the switch from inline entries to the table, and checks it against a map
-// after every step: same modes, same length, no duplicate or stale entry.
+// TestLinkSetModel drives a linkSet through random sets, updates and
+// removals across the switch from inline entries to the table, and checks
+// it against a map after every step: same modes, same length, no duplicate
+// or stale entry, and a table index that names each link's position.
 func TestLinkSetModel(t *testing.T) {
 	for seed := range uint64(200) {
 		rng := rand.New(rand.NewPCG(seed, 0))
@@ -26,6 +27,17 @@ func TestLinkSetModel(t *testing.T) {
 					t.Fatalf("seed %d step %d: take(%v) = %v, want %v", seed, step, p.id(), got, want[p])
 				}
 				delete(want, p)
+			} else if rng.IntN(3) == 0 {
+				// update: what Link and Unlink do
+				add, clear := LinkMode(rng.IntN(4)), LinkMode(rng.IntN(4))
+				if got := s.update(p, add, clear); got != want[p] {
+					t.Fatalf("seed %d step %d: update(%v) = %v, want %v", seed, step, p.id(), got, want[p])
+				}
+				if m := want[p]&^clear | add; m != 0 {
+					want[p] = m
+				} else {
+					delete(want, p)
+				}
 			} else {
 				s.set(p, m)
 				if m == 0 {
