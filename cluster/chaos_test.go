@@ -285,22 +285,9 @@ func (c *chaos) spawn(slot int) *chaosInc {
 	t := c.t
 	t.Helper()
 	name := fmt.Sprintf("n%d", slot)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChaosNode+"="+name, envChaosURL+"="+c.fws[slot].URL(),
+	cmd, stdin, stdout := startProcess(t, envChaosNode+"="+name, envChaosURL+"="+c.fws[slot].URL(),
 		envSecret+"="+c.hub.Secret(), envChaosHeartbeat+"="+c.cfg.heartbeat.String(),
 		envChaosTimeout+"="+c.cfg.timeout.String())
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	n := &chaosInc{slot: slot, name: name, cmd: cmd, stdin: stdin, in: bufio.NewWriterSize(stdin, 64<<10),
 		ans: make(chan string, 16), done: make(chan struct{})}
 	c.wg.Add(1)

@@ -343,10 +343,18 @@ type child struct {
 // output.
 func startNode(tb testing.TB, name, url, secret string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	// TMPDIR: an embedded server's JetStream store goes away with the test
 	// even if the process is killed.
-	cmd.Env = append(os.Environ(), envNode+"="+name, envURL+"="+url, envSecret+"="+secret, "TMPDIR="+tb.TempDir())
+	return startProcess(tb, envNode+"="+name, envURL+"="+url, envSecret+"="+secret, "TMPDIR="+tb.TempDir())
+}
+
+// startProcess starts this test binary again, running no test, with env
+// added to this process's environment (which says what the process is),
+// and with pipes to its standard input and output.
+func startProcess(tb testing.TB, env ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
