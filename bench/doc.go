@@ -21,7 +21,9 @@
 // and erlang/dist.escript for the cluster's BenchmarkRemote (two Erlang
 // nodes on loopback). The 100k and 1M shapes are skipped under -short.
 //
-// Two commands read the outputs: cmd/table prints one table of every
-// operation and system, and cmd/scaleplot the per-scale table of
-// BenchmarkScale with an SVG plot of it.
+// Three commands read the outputs: cmd/table prints one table of every
+// operation and system, cmd/scaleplot the per-scale table of
+// BenchmarkScale with an SVG plot of it, and cmd/seedrust the seed suite
+// against the Rust crate's figures scaled by plain Go's yardsticks (the
+// script seedcheck measures both, interleaved, and runs it).
 package bench
