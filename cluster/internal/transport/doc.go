@@ -114,6 +114,9 @@
 //     disconnected failed, and there is no way to know which frames were
 //     lost, so every session ends at once, without waiting for the
 //     timeout;
+//   - the peer left NATS (ErrPeerGone): its connection closed, because
+//     its process died or for any other reason, or the route to its
+//     server did (below);
 //   - the Transport is closed (ErrClosed).
 //
 // The side that ends a session for any reason but a Bye, a restart or a
@@ -129,6 +132,44 @@
 // within SessionlessRate, so that a peer that missed the end learns of it.
 // A new session between the same two incarnations can then start, with new
 // epochs, when either side sends again.
+//
+// # When a peer leaves NATS
+//
+// A peer's process that dies says no Bye, but its NATS connection closes
+// (and with it, if the peer embedded the server it used, that server's
+// routes), and the servers it was reachable through see it at once. A
+// Transport that embeds a server looks every WatchInterval whether that
+// server still knows the subscription of each peer whose Hello it accepted
+// to its frames from this node ("<cluster>.node.<peer>.<self>"). Every node
+// subscribes before it sends anything, the server learns of a subscription
+// before it passes on the frames published after it (they travel the same
+// connection, or the same route), and it forgets the subscription only when
+// the peer's connection closes or the route to the peer's server does: then
+// the peer is dead, or cut off from this node's server and frames between
+// them may have been lost, and either way the session must end. The session
+// ends with ErrPeerGone, without a Bye (nobody is there to read it), and
+// after every frame the peer had sent before: the Transport publishes a
+// marker on its own subject ("<cluster>.node.<self>.<self>"), which its
+// server passes on behind every frame it had already passed on from the
+// peer, and ends the session when the marker comes out of its subscription.
+// A marker is a random number that names one session waiting for it; a
+// message there that names none is counted (Stats.Rejected) and dropped.
+//
+// This signal is as strong as the server's view of its own connections and
+// routes, and nobody else can forge it: a client that knows the secret, or
+// a member, can add a subscription to a peer's subject (which only delays
+// the detection to the timeout, as any subscriber to a wildcard such as '>'
+// does) but cannot remove the peer's, which the server holds for the
+// peer's connection alone. A peer restarted under its name subscribes to
+// the same subject again: if it does so before the watch looks, its old
+// incarnation's session ends by the other means (the new incarnation's
+// Bye, or the timeout); a marker names one session, so it never ends the
+// new incarnation's, whose Hello is believed only once the old session
+// has ended anyway (Incarnations, below). A peer that hangs (SIGSTOP) or is cut off beyond the servers
+// keeps its connection open: the timeout finds it. A Transport without an
+// embedded server (Config.URL) cannot see its server's subscriptions, and
+// relies on the timeout, Byes and restarts as before; so does a node that
+// reaches a peer only through servers neither embeds.
 //
 // # Slow consumers
 //

@@ -40,6 +40,10 @@ var (
 	ErrPeerRestarted = errors.New("transport: peer restarted")
 	// ErrConnLost reports that the NATS connection was lost.
 	ErrConnLost = errors.New("transport: NATS connection lost")
+	// ErrPeerGone reports that the peer left NATS: its connection closed
+	// (its process died, or closed it), or the route to its server did.
+	// Only a Transport with an embedded server sees it (see WatchInterval).
+	ErrPeerGone = errors.New("transport: peer's NATS connection closed")
 	// ErrOverflow reports that too many frames were queued on a session
 	// whose opening was not yet acknowledged (see MaxPending).
 	ErrOverflow = errors.New("transport: too many frames pending")
@@ -182,7 +186,8 @@ type Stats struct {
 	// another node or incarnation, from a dead incarnation, duplicates,
 	// frames of stale or unknown streams of a known peer, a Hello from an
 	// incarnation while another incarnation of its name has a live
-	// session.
+	// session, and messages on this node's own subject that name no
+	// session waiting for its marker (WatchInterval).
 	Rejected uint64
 	// Forged counts frames whose From names another node than the one
 	// that published them (the sender token of the subject).
@@ -239,7 +244,12 @@ type Transport struct {
 	nc       *nats.Conn
 	sub      *nats.Subscription
 	ncClosed chan struct{}
-	frames   chan *wire.Frame // admitted and decoded, for the dispatch loop
+	frames   chan inbound // admitted and decoded frames and markers, for the dispatch loop
+
+	// Watching peers (watch.go), with an embedded server only.
+	interest    func(subject string) bool // whether the server knows a subscription
+	markSubject string                    // "<cluster>.node.<self>.<self>"
+	marks       map[uint64]*peer          // markers sent, by number; under mu
 
 	// gate is held for reading by the NATS callback while it handles a
 	// message, and for writing by shutdown: after shutdown, no callback
@@ -303,9 +313,20 @@ func Start(cfg Config, h Handler) (*Transport, error) {
 		t.shutdownServer()
 		return nil, err
 	}
+	if t.srv != nil {
+		if err := t.watchInterest(); err != nil {
+			t.closeConn(t.nc)
+			t.shutdownServer()
+			return nil, err
+		}
+	}
 	t.wg.Add(2)
 	go t.loop()
 	go t.ticker()
+	if t.interest != nil {
+		t.wg.Add(1)
+		go t.watcher()
+	}
 	t.logf("started %v on %s*", t.self, t.inPrefix)
 	return t, nil
 }
@@ -330,13 +351,15 @@ func newTransport(cfg Config, h Handler) (*Transport, error) {
 		self:     wire.Node{Name: cfg.Name, Inc: nonZero()},
 		prefix:   cfg.Cluster + ".node.",
 		ncClosed: make(chan struct{}),
-		frames:   make(chan *wire.Frame, framesQueued),
+		frames:   make(chan inbound, framesQueued),
+		marks:    make(map[uint64]*peer),
 		clock:    time.Now,
 		names:    make(map[string]*nameRec),
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
 	t.inPrefix = t.prefix + token(cfg.Name) + "."
+	t.markSubject = t.inPrefix + token(cfg.Name)
 	t.budget = bucket{tokens: SessionlessBurst}
 	return t, nil
 }
@@ -640,12 +663,16 @@ func (t *Transport) onMsg(m *nats.Msg) {
 	if t.gateShut {
 		return
 	}
+	if m.Subject == t.markSubject {
+		t.onMark(m.Data)
+		return
+	}
 	f := t.admit(m.Subject, m.Data, t.clock())
 	if f == nil {
 		return
 	}
 	select {
-	case t.frames <- f:
+	case t.frames <- inbound{f: f}:
 	case <-t.stop:
 	}
 }
@@ -660,10 +687,14 @@ func (t *Transport) loop() {
 		case <-t.stop:
 			t.drain()
 			return
-		case f := <-t.frames:
+		case in := <-t.frames:
 			t.mu.Lock()
-			if !t.closed {
-				t.receive(f, t.clock())
+			switch {
+			case t.closed:
+			case in.f != nil:
+				t.receive(in.f, t.clock())
+			default:
+				t.marked(in.mark)
 			}
 			t.mu.Unlock()
 		case <-t.wake:
