@@ -625,6 +625,9 @@ func TestProcessHang(t *testing.T) {
 	}
 	if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
 		t.Fatalf("got %v, want unreachable", m)
+	} else if !strings.HasSuffix(m.Fault().Err.Error(), "unreachable: transport: peer timed out") {
+		// A stopped process keeps its connection: only the timeout sees it.
+		t.Fatalf("cause %q, want the timeout", m.Fault().Err)
 	}
 	if err := c.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
