@@ -118,9 +118,14 @@ type Config struct {
 	// 100ms.
 	Heartbeat time.Duration
 
-	// Timeout is the detection time: a peer not heard from for this long is
-	// unreachable, and every edge to its devices fires with a Fault of kind
-	// FaultUnreachable. It must exceed Heartbeat. Default 1s.
+	// Timeout is the detection time of a silent peer: a peer not heard
+	// from for this long (it hangs, or is cut off beyond the NATS
+	// servers) is unreachable, and every edge to its devices fires with a
+	// Fault of kind FaultUnreachable. A peer whose process dies is found
+	// sooner by a node with an embedded server, within milliseconds: that
+	// server sees the peer's connection, or the route to the peer's
+	// server, close (see "When a node cannot be reached" in the package
+	// documentation). It must exceed Heartbeat. Default 1s.
 	Timeout time.Duration
 
 	// Logger, if set, is told when a session with a peer ends (at level

@@ -33,14 +33,30 @@
 //
 // Nodes talk in sessions: per pair of node incarnations, every frame is
 // numbered, heartbeats flow both ways, and a session ends at the first
-// doubt: a peer silent for Config.Timeout (it died, hangs or is cut off),
-// a missing frame (core NATS delivers at most once), a lost connection, or
-// a peer restarted under the same name. The session's end fires every edge
+// doubt: a peer that left NATS (its connection closed: it died), a peer
+// silent for Config.Timeout (it hangs or is cut off), a missing frame
+// (core NATS delivers at most once), a lost connection, or a peer
+// restarted under the same name. The session's end fires every edge
 // to the peer's devices once, with a Fault of kind FaultUnreachable
 // wrapping an *UnreachableError (Erlang's noconnection): the device may
 // still be alive, but nothing it does can be reported any more, and this
 // package never claims a delivery that did not happen. A node that comes
 // back is a new incarnation; frames of the old one are ignored.
+//
+// A node that dies is found out within milliseconds, not after the
+// timeout, by every node with an embedded server (the default): its server
+// sees the dead node's connection close, or the route to the dead node's
+// own server, and no longer holds the dead node's subscription to its
+// frames, which the node looks at every few milliseconds. The edges fire
+// after every frame the dead node sent before, with an *UnreachableError
+// whose reason says that its NATS connection closed. Nobody else can take
+// a node's subscription away, so neither a stranger nor another member can
+// make a live node look dead this way; a subscriber to every subject ('>')
+// only delays the detection to the timeout. A node that connects to a NATS
+// server through Config.URL sees no server's subscriptions: it learns of
+// the death of the node whose server it uses from its own connection's
+// loss, and of the others' from the timeout. A node that hangs (SIGSTOP)
+// keeps its connection open, and is found out by the timeout.
 //
 // A device that its node does not know, because it has disconnected or
 // because its ID was never made known to other nodes, is reported the same
