@@ -13,7 +13,10 @@ import (
 // WatchInterval is how often a Transport with an embedded server looks
 // whether the peers of its live sessions are still on NATS (see watch):
 // the longest a killed peer goes unnoticed, besides the time its server
-// takes to see the connection close.
+// takes to see the connection close. A look costs one wake-up of a
+// goroutine of the Transport, its lock held while it lists the live
+// sessions, and one lookup in the server's subscription index per live
+// session, outside that lock.
 const WatchInterval = 5 * time.Millisecond
 
 // A peer is on NATS while the embedded server knows a subscription to the
@@ -25,8 +28,9 @@ const WatchInterval = 5 * time.Millisecond
 // or when the route to the peer's server closes: when the peer's process
 // dies, whichever server it embedded or was connected to. Only the
 // closing of the peer's own connection, or of the route it is reached by,
-// takes that subscription away; another client may add one (and so delay
-// the detection to the timeout), but cannot remove the peer's.
+// takes that subscription away (a node unsubscribes only as it closes,
+// after its Byes); another client may add one (and so delay the detection
+// to the timeout), but cannot remove the peer's.
 //
 // The loss is handled in the order of frames: watch publishes a marker on
 // this node's own subject, which the server passes on after every frame it
