@@ -114,9 +114,9 @@
 //     disconnected failed, and there is no way to know which frames were
 //     lost, so every session ends at once, without waiting for the
 //     timeout;
-//   - the peer left NATS (ErrPeerGone): its connection closed, because
-//     its process died or for any other reason, or the route to its
-//     server did (below);
+//   - a NATS server found no subscriber of the peer (ErrPeerGone): its
+//     connection closed, because its process died or for any other
+//     reason, or the route to its server did (below);
 //   - the Transport is closed (ErrClosed).
 //
 // The side that ends a session for any reason but a Bye, a restart or a
@@ -137,39 +137,49 @@
 //
 // A peer's process that dies says no Bye, but its NATS connection closes
 // (and with it, if the peer embedded the server it used, that server's
-// routes), and the servers it was reachable through see it at once. A
-// Transport that embeds a server looks every WatchInterval whether that
-// server still knows the subscription of each peer whose Hello it accepted
-// to its frames from this node ("<cluster>.node.<peer>.<self>"). Every node
-// subscribes before it sends anything, the server learns of a subscription
-// before it passes on the frames published after it (they travel the same
-// connection, or the same route), and it forgets the subscription only when
-// the peer's connection closes or the route to the peer's server does: then
-// the peer is dead, or cut off from this node's server and frames between
-// them may have been lost, and either way the session must end. The session
-// ends with ErrPeerGone, without a Bye (nobody is there to read it), and
-// after every frame the peer had sent before: the Transport publishes a
-// marker on its own subject ("<cluster>.node.<self>.<self>"), which its
-// server passes on behind every frame it had already passed on from the
-// peer, and ends the session when the marker comes out of its subscription.
-// A marker is a random number that names one session waiting for it; a
-// message there that names none is counted (Stats.Rejected) and dropped.
+// routes), and the servers it was reachable through see it at once: they
+// forget its subscription to its frames. Every node subscribes before it
+// sends anything, and a server learns of a subscription before it passes
+// on the frames published after it (they travel the same connection, or
+// the same route), so a server that passed on the peer's Hello knows the
+// peer's subscription until the peer's connection, or the route to the
+// peer's server, closes: then the peer is dead, or cut off from this
+// node's server and frames between them may have been lost, and either
+// way the session must end.
 //
-// This signal is as strong as the server's view of its own connections and
-// routes, and nobody else can forge it: a client that knows the secret, or
-// a member, can add a subscription to a peer's subject (which only delays
-// the detection to the timeout, as any subscriber to a wildcard such as '>'
-// does) but cannot remove the peer's, which the server holds for the
-// peer's connection alone. A peer restarted under its name subscribes to
-// the same subject again: if it does so before the watch looks, its old
-// incarnation's session ends by the other means (the new incarnation's
-// Bye, or the timeout); a marker names one session, so it never ends the
-// new incarnation's, whose Hello is believed only once the old session
-// has ended anyway (Incarnations, below). A peer that hangs (SIGSTOP) or is cut off beyond the servers
-// keeps its connection open: the timeout finds it. A Transport without an
-// embedded server (Config.URL) cannot see its server's subscriptions, and
-// relies on the timeout, Byes and restarts as before; so does a node that
-// reaches a peer only through servers neither embeds.
+// Every frame is published with this node's own subject
+// ("<cluster>.node.<self>.<self>") as its reply subject, and a NATS server
+// that finds no subscriber for a frame answers there at once with a "no
+// responders" status naming the frame's subject. The answer is queued on
+// this node's connection behind every frame the server had passed on from
+// the peer, and when it comes out of the subscription, the session with
+// that peer, if its Hello was accepted, ends with ErrPeerGone, without a
+// Bye (nobody is there to read it), after every frame the peer sent
+// before. So a node learns that a peer left at the next frame it sends it,
+// a heartbeat at the latest; a Transport with an embedded server also
+// looks every WatchInterval whether its server still knows the
+// subscription of each live session's peer ("<cluster>.node.<peer>.<self>"),
+// and sends a heartbeat at once to a peer it does not know: a dead peer is
+// then found within milliseconds. Sessions whose Hello is not yet
+// acknowledged are not ended this way, since the first Hello may go out
+// before the peer's subscription has reached this node's server.
+//
+// The servers hold a subscription for the connection that made it, so
+// nobody can take a peer's away; a client that adds one of its own to the
+// peer's subject (a subscriber to '>', say) only delays the detection to
+// the timeout. Under per-node credentials, only the node itself may
+// publish on its own subject, so every "no responders" there is a
+// server's. With the shared secret a member may publish a false one (as it
+// may forge frames, see Trust); a Transport with an embedded server
+// believes one only while its server knows no subscriber of the peer,
+// and counts and drops the others (Stats.Rejected), and anything else on
+// that subject is counted as malformed. A peer restarted under its name
+// subscribes to the same subject again: a frame to the old incarnation
+// then reaches the new one, which answers with a Bye (Incarnations,
+// below); a "no responders" about its name ends only a live session,
+// which is the old incarnation's, since a Hello from the new one is
+// believed only once it has ended. A peer that hangs (SIGSTOP) or is cut
+// off beyond the servers keeps its connection open: the timeout finds it.
 //
 // # Slow consumers
 //

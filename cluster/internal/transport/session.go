@@ -13,7 +13,7 @@ type session struct {
 	rxEpoch, rxSeq uint64 // the peer's stream; rxEpoch 0 until its Hello arrives
 	helloAcked     bool   // the peer accepted our Hello
 	passive        bool   // opened by the peer's Hello
-	mark           uint64 // the marker sent when the peer left NATS, 0 if none (watch.go)
+	probed         bool   // the server knew no subscriber of the peer: a heartbeat went to ask (watch.go)
 	pending        []wire.Frame
 	opened         time.Time
 	lastHeard      time.Time
@@ -55,9 +55,6 @@ func (t *Transport) end(p *peer, reason error, bye bool) {
 		return
 	}
 	p.sess = nil
-	if s.mark != 0 {
-		delete(t.marks, s.mark)
-	}
 	if s.halfOpen() {
 		t.halfOpen--
 	}

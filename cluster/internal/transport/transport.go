@@ -40,9 +40,9 @@ var (
 	ErrPeerRestarted = errors.New("transport: peer restarted")
 	// ErrConnLost reports that the NATS connection was lost.
 	ErrConnLost = errors.New("transport: NATS connection lost")
-	// ErrPeerGone reports that the peer left NATS: its connection closed
-	// (its process died, or closed it), or the route to its server did.
-	// Only a Transport with an embedded server sees it (see WatchInterval).
+	// ErrPeerGone reports that the peer left NATS: a server found no
+	// subscriber of it, because its connection closed (its process died,
+	// or closed it) or the route to its server did (see WatchInterval).
 	ErrPeerGone = errors.New("transport: peer's NATS connection closed")
 	// ErrOverflow reports that too many frames were queued on a session
 	// whose opening was not yet acknowledged (see MaxPending).
@@ -186,8 +186,8 @@ type Stats struct {
 	// another node or incarnation, from a dead incarnation, duplicates,
 	// frames of stale or unknown streams of a known peer, a Hello from an
 	// incarnation while another incarnation of its name has a live
-	// session, and messages on this node's own subject that name no
-	// session waiting for its marker (WatchInterval).
+	// session, and "no responders" answers about a peer that the embedded
+	// server still knows a subscriber of (WatchInterval).
 	Rejected uint64
 	// Forged counts frames whose From names another node than the one
 	// that published them (the sender token of the subject).
@@ -244,12 +244,11 @@ type Transport struct {
 	nc       *nats.Conn
 	sub      *nats.Subscription
 	ncClosed chan struct{}
-	frames   chan inbound // admitted and decoded frames and markers, for the dispatch loop
+	frames   chan inbound // admitted and decoded frames, and peers gone, for the dispatch loop
 
-	// Watching peers (watch.go), with an embedded server only.
-	interest    func(subject string) bool // whether the server knows a subscription
-	markSubject string                    // "<cluster>.node.<self>.<self>"
-	marks       map[uint64]*peer          // markers sent, by number; under mu
+	// Watching peers (watch.go).
+	interest     func(subject string) bool // whether the embedded server knows a subscription; nil without one
+	replySubject string                    // "<cluster>.node.<self>.<self>": the reply subject of every frame
 
 	// gate is held for reading by the NATS callback while it handles a
 	// message, and for writing by shutdown: after shutdown, no callback
@@ -352,14 +351,13 @@ func newTransport(cfg Config, h Handler) (*Transport, error) {
 		prefix:   cfg.Cluster + ".node.",
 		ncClosed: make(chan struct{}),
 		frames:   make(chan inbound, framesQueued),
-		marks:    make(map[uint64]*peer),
 		clock:    time.Now,
 		names:    make(map[string]*nameRec),
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
 	t.inPrefix = t.prefix + token(cfg.Name) + "."
-	t.markSubject = t.inPrefix + token(cfg.Name)
+	t.replySubject = t.inPrefix + token(cfg.Name)
 	t.budget = bucket{tokens: SessionlessBurst}
 	return t, nil
 }
@@ -518,7 +516,8 @@ func (t *Transport) connect() error {
 		return fmt.Errorf("transport: subscribe: %w", err)
 	}
 	t.nc, t.sub = nc, sub
-	t.pub = nc.Publish
+	// Every frame asks for the server's "no responders" (watch.go).
+	t.pub = func(subject string, data []byte) error { return nc.PublishRequest(subject, t.replySubject, data) }
 	t.connected = nc.IsConnected
 	return nil
 }
@@ -663,8 +662,8 @@ func (t *Transport) onMsg(m *nats.Msg) {
 	if t.gateShut {
 		return
 	}
-	if m.Subject == t.markSubject {
-		t.onMark(m.Data)
+	if m.Subject == t.replySubject {
+		t.onReply(m)
 		return
 	}
 	f := t.admit(m.Subject, m.Data, t.clock())
@@ -694,7 +693,7 @@ func (t *Transport) loop() {
 			case in.f != nil:
 				t.receive(in.f, t.clock())
 			default:
-				t.marked(in.mark)
+				t.gone(in.gone)
 			}
 			t.mu.Unlock()
 		case <-t.wake:

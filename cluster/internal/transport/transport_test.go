@@ -341,7 +341,9 @@ func TestCutAndRecover(t *testing.T) {
 
 	fw.Cut()
 	expectDown(t, a, b.Self(), ErrConnLost)
-	expectDown(t, b, a.Self(), ErrTimeout, ErrPeerBye)
+	// b learns from the server, which forgot a's subscription (or from
+	// a's Bye, or its timeout).
+	expectDown(t, b, a.Self(), ErrPeerGone, ErrTimeout, ErrPeerBye)
 	if err := a.Send(msg(b.Self(), 2)); !errors.Is(err, ErrSessionDown) {
 		t.Fatalf("Send while cut: %v", err)
 	}

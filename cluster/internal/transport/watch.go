@@ -1,11 +1,12 @@
 package transport
 
 import (
-	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/backplane-go/backplane/cluster/internal/wire"
 )
@@ -19,34 +20,40 @@ import (
 // session, outside that lock.
 const WatchInterval = 5 * time.Millisecond
 
-// A peer is on NATS while the embedded server knows a subscription to the
-// peer's frames from this node ("<cluster>.node.<peer>.<self>"): every
-// node subscribes to its own frames before it says Hello, the server
-// learns of that subscription before it passes on any frame the peer
-// publishes after it (over the same client connection, or the same route
-// from the peer's server), and it forgets it when the connection closes,
-// or when the route to the peer's server closes: when the peer's process
-// dies, whichever server it embedded or was connected to. Only the
-// closing of the peer's own connection, or of the route it is reached by,
-// takes that subscription away (a node unsubscribes only as it closes,
-// after its Byes); another client may add one (and so delay the detection
-// to the timeout), but cannot remove the peer's.
+// A peer is on NATS while the servers know its subscription to its frames
+// from this node ("<cluster>.node.<peer>.<self>"): every node subscribes
+// to its own frames before it says Hello, a server learns of that
+// subscription before it passes on any frame the peer publishes after it
+// (over the same client connection, or the same route from the peer's
+// server), and forgets it when the connection closes, or when the route to
+// the peer's server closes: when the peer's process dies, whichever server
+// it embedded or was connected to. Only that takes the subscription away
+// (a node unsubscribes only as it closes, after its Byes); another client
+// may add one, and so delay the detection to the timeout, but cannot
+// remove the peer's.
 //
-// The loss is handled in the order of frames: watch publishes a marker on
-// this node's own subject, which the server passes on after every frame it
-// had already passed on from the peer, and the session ends with
-// ErrPeerGone when the marker comes out of the subscription, so that every
-// frame the peer sent before its connection closed is delivered first.
-
-// markLen is the length of a marker's data: a random number, which names
-// the session it is about (session.mark).
-const markLen = 8
+// Every frame is published with this node's own subject as its reply
+// subject (replySubject). A server that has no subscriber for a frame
+// answers at once, to that subject, with a "no responders" status that
+// names the frame's subject (the NATS client asks for such answers); the
+// answer is queued on this node's connection behind every frame the server
+// had passed on from the peer before it forgot the peer's subscription, so
+// that the session ends with ErrPeerGone after all of them. A node learns
+// so of a dead peer at the next frame it sends it, a heartbeat at the
+// latest; a node with an embedded server also looks every WatchInterval
+// whether its server still knows the subscription of each live session's
+// peer, and sends that peer a heartbeat at once when it does not.
+//
+// Under per-node credentials nobody but this node may publish on its own
+// subject, so a "no responders" there comes from the server. With the
+// shared secret a member may publish one; a node with an embedded server
+// believes it only if its server indeed knows no subscription of the peer.
 
 // inbound is what the NATS callback hands to the dispatch loop: an
-// admitted frame, or the number of a marker (a frame is nil).
+// admitted frame, or the name of a peer a server found no subscriber for.
 type inbound struct {
 	f    *wire.Frame
-	mark uint64
+	gone string
 }
 
 // watchInterest sets t.interest from the embedded server: the account
@@ -95,8 +102,9 @@ type watched struct {
 }
 
 // watch looks whether the peer of each live session whose stream has
-// opened is still on NATS, and sends a marker for each that is not. It
-// returns buf, grown as needed and cleared, for the next call.
+// opened is still known to the embedded server, and sends a heartbeat at
+// once to each that is not, which the server answers with "no responders".
+// It returns buf, grown as needed and cleared, for the next call.
 func (t *Transport) watch(buf []watched) []watched {
 	t.mu.Lock()
 	if t.closed {
@@ -106,8 +114,8 @@ func (t *Transport) watch(buf []watched) []watched {
 	w := buf[:0]
 	t.forEachSession(func(p *peer) {
 		// Only once the peer's Hello has arrived is its subscription
-		// known; a session already marked waits for its marker.
-		if s := p.sess; s.rxEpoch != 0 && s.mark == 0 {
+		// known; a session probed already waits for the answer.
+		if s := p.sess; s.rxEpoch != 0 && !s.probed {
 			w = append(w, watched{p: p, s: s, subject: p.nr.subject})
 		}
 	})
@@ -120,64 +128,86 @@ func (t *Transport) watch(buf []watched) []watched {
 		}
 	}
 	if len(gone) > 0 {
+		now := t.clock()
 		t.mu.Lock()
 		for _, c := range gone {
-			if c.p.sess == c.s && c.s.mark == 0 && !t.closed {
-				t.sendMark(c.p, c.s)
+			if c.p.sess == c.s && !c.s.probed && !t.closed {
+				t.logf("%v unknown to the server: probing", c.p.node)
+				c.s.probed = true
+				t.heartbeat(c.p, c.s, now)
 			}
 		}
 		t.mu.Unlock()
+		t.signal()
 	}
 	clear(w)
 	return w[:0]
 }
 
-// sendMark publishes the marker of s, whose peer p is gone from NATS.
-// t.mu is held.
-func (t *Transport) sendMark(p *peer, s *session) {
-	s.mark = nonZero()
-	t.marks[s.mark] = p
-	var b [markLen]byte
-	binary.BigEndian.PutUint64(b[:], s.mark)
-	if err := t.pub(t.markSubject, b[:]); err != nil {
-		// The connection is lost: every session ends for that.
-		t.logf("marker for %v: %v", p.node, err)
-		return
-	}
-	t.logf("%v gone from NATS", p.node)
-}
+// Headers of a server's "no responders" answer.
+const (
+	statusHeader  = "Status"
+	noResponders  = "503"
+	subjectHeader = "Nats-Subject"
+)
 
-// marked ends the session whose marker is mark, if it is still live: its
-// peer left NATS, and every frame it had sent before has been handled.
-// t.mu is held.
-func (t *Transport) marked(mark uint64) {
-	p := t.marks[mark]
-	if p == nil || p.sess == nil || p.sess.mark != mark {
-		return
-	}
-	t.end(p, ErrPeerGone, false)
-}
-
-// onMark handles a message on this node's own subject: a marker, if it
-// names one sent for a session still live. Anything else there is dropped
-// and counted (no node sends frames to itself): as malformed if it is no
-// marker, as rejected if it names none still wanted. It runs on the NATS
+// onReply handles a message on this node's own subject, where only the
+// servers' "no responders" answers are expected: it hands the peer it
+// names to the dispatch loop. Anything else there is dropped and counted
+// as malformed (no node sends frames to itself). It runs on the NATS
 // client's goroutine.
-func (t *Transport) onMark(data []byte) {
-	if len(data) != markLen {
-		t.malformed.Add(1)
-		return
-	}
-	mark := binary.BigEndian.Uint64(data)
-	t.mu.Lock()
-	_, ok := t.marks[mark]
-	t.mu.Unlock()
+func (t *Transport) onReply(m *nats.Msg) {
+	name, ok := t.noResponders(m)
 	if !ok {
-		t.rejected.Add(1)
+		t.malformed.Add(1)
+		t.logf("malformed message on %s", m.Subject)
 		return
 	}
 	select {
-	case t.frames <- inbound{mark: mark}:
+	case t.frames <- inbound{gone: name}:
 	case <-t.stop:
+	}
+}
+
+// noResponders returns the peer a "no responders" answer is about: the
+// receiver of the frame it answers.
+func (t *Transport) noResponders(m *nats.Msg) (string, bool) {
+	if len(m.Data) != 0 || m.Header == nil || m.Header.Get(statusHeader) != noResponders {
+		return "", false
+	}
+	subj := m.Header.Get(subjectHeader)
+	tok, ok := strings.CutPrefix(subj, t.prefix)
+	if !ok {
+		return "", false
+	}
+	if tok, ok = strings.CutSuffix(tok, "."+token(t.self.Name)); !ok {
+		return "", false
+	}
+	name := strings.ReplaceAll(tok, "~", ".")
+	if !ValidName(name) || token(name) != tok {
+		return "", false
+	}
+	return name, true
+}
+
+// gone ends the live session, whose stream has opened, with the node
+// called name: a server found no subscriber for a frame to it. A node
+// with an embedded server first checks that its server still knows none:
+// else the answer is stale (the peer restarted since) or made up, and it
+// is dropped and counted (Stats.Rejected). t.mu is held.
+func (t *Transport) gone(name string) {
+	nr := t.names[name]
+	if nr == nil {
+		return
+	}
+	if t.interest != nil && t.interest(nr.subject) {
+		t.rejected.Add(1)
+		t.logf("no responders for %s while the server knows a subscriber: dropped", name)
+		return
+	}
+	for _, q := range nr.incs {
+		if q.sess != nil && q.sess.rxEpoch != 0 {
+			t.end(q, ErrPeerGone, false)
+		}
 	}
 }

@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"errors"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/backplane-go/backplane/cluster/internal/wire"
@@ -132,8 +134,9 @@ func TestHungPeerTimesOut(t *testing.T) {
 }
 
 // Another client of the cluster, holding the secret, cannot make a node
-// believe a peer gone: it cannot take the peer's subscription away, and a
-// marker it makes up names no session.
+// with an embedded server believe a peer gone: it cannot take the peer's
+// subscription away, and a "no responders" it makes up is checked against
+// the server's subscriptions.
 func TestPeerGoneNotForged(t *testing.T) {
 	for name, mk := range gonePairs() {
 		t.Run(name, func(t *testing.T) {
@@ -143,9 +146,9 @@ func TestPeerGoneNotForged(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			// Subscribed to b's frames from a, then not; a connection
-			// named after b that closes; made-up markers on a's own
-			// subject.
+			// Subscribed to b's frames from a, then not; made-up
+			// answers and junk on a's own subject; a connection named
+			// after b that closes.
 			sub, err := m.SubscribeSync("backplane.node.b.a")
 			if err != nil {
 				t.Fatal(err)
@@ -156,10 +159,12 @@ func TestPeerGoneNotForged(t *testing.T) {
 			if err := sub.Unsubscribe(); err != nil {
 				t.Fatal(err)
 			}
-			for i := range 100 {
-				var mark [markLen]byte
-				mark[0] = byte(i)
-				if err := m.Publish("backplane.node.a.a", mark[:]); err != nil {
+			const n = 100
+			for range n {
+				if err := m.PublishMsg(fakeNoResponders("backplane.node.b.a")); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Publish("backplane.node.a.a", []byte("junk")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -173,11 +178,86 @@ func TestPeerGoneNotForged(t *testing.T) {
 			connect(t, a, b)
 			a.r.noDown(t)
 			b.r.noDown(t)
-			if st := a.Stats(); st.SessionsDown != 0 || st.Rejected < 100 {
+			if st := a.Stats(); st.SessionsDown != 0 || st.Rejected < n || st.Malformed < n {
 				t.Fatalf("a: %+v", st)
 			}
 		})
 	}
+}
+
+// fakeNoResponders is a message that looks like a server's "no
+// responders" answer to a frame on subject, sent to node a.
+func fakeNoResponders(subject string) *nats.Msg {
+	m := nats.NewMsg("backplane.node.a.a")
+	m.Header.Set(statusHeader, noResponders)
+	m.Header.Set(subjectHeader, subject)
+	return m
+}
+
+// Nodes that connect to a NATS server of their own (URL) learn of a peer
+// that left NATS from the server's "no responders" to their next frame, a
+// heartbeat at the latest, after every frame the peer sent before.
+func TestPeerGoneURL(t *testing.T) {
+	s := hub(t, nil)
+	cfg := Config{Heartbeat: 50 * time.Millisecond, Timeout: longTimeout, URL: s.ClientURL(), Secret: testSecret}
+	ca, cb := cfg, cfg
+	ca.Name, cb.Name = "a", "b"
+	a, b := start(t, ca), start(t, cb)
+	connect(t, a, b)
+	const n = 100
+	for i := range n {
+		send(t, b, msg(a.Self(), uint64(10+i)))
+	}
+	b.crash()
+	for i := range n {
+		if f := a.r.frame(t); f.Target != uint64(10+i) {
+			t.Fatalf("frame %d: got %+v", i, f)
+		}
+	}
+	expectDown(t, a, b.Self(), ErrPeerGone)
+	a.r.noDown(t)
+}
+
+// Under per-node credentials a member cannot publish on another node's own
+// subject, where the servers' "no responders" arrive.
+func TestPeerGoneNotForgedUsers(t *testing.T) {
+	s := hub(t, func(o *server.Options) {
+		o.Authorization = ""
+		for _, u := range []string{"a", "b", "m"} {
+			o.Users = append(o.Users, &server.User{Username: u, Password: "p" + u, Permissions: Permissions(testCluster, u)})
+		}
+	})
+	cfg := Config{Heartbeat: 50 * time.Millisecond, Timeout: longTimeout, URL: s.ClientURL()}
+	ca, cb := cfg, cfg
+	ca.Name, ca.Password = "a", "pa"
+	cb.Name, cb.Password = "b", "pb"
+	a, b := start(t, ca), start(t, cb)
+	connect(t, a, b)
+	refused := make(chan error, 1)
+	m, err := nats.Connect(s.ClientURL(), nats.UserInfo("m", "pm"), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case refused <- err:
+		default:
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.PublishMsg(fakeNoResponders("backplane.node.b.a")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-refused:
+		if !errors.Is(err, nats.ErrPermissionViolation) {
+			t.Fatalf("member's publish: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the member's publish on a's subject was not refused")
+	}
+	connect(t, a, b)
+	a.r.noDown(t)
+	b.r.noDown(t)
 }
 
 // A peer killed and restarted under its name at once: the session with
@@ -199,8 +279,7 @@ func TestPeerGoneRestarted(t *testing.T) {
 	a.r.noDown(t)
 }
 
-// Without an embedded server there is nothing to watch: a peer's end is
-// found out as before.
+// Without an embedded server there are no subscriptions to watch.
 func TestNoWatchWithoutServer(t *testing.T) {
 	s := hub(t, nil)
 	a := start(t, Config{Name: "a", URL: s.ClientURL(), Secret: testSecret})
