@@ -122,10 +122,10 @@ type Config struct {
 	// from for this long (it hangs, or is cut off beyond the NATS
 	// servers) is unreachable, and every edge to its devices fires with a
 	// Fault of kind FaultUnreachable. A peer whose process dies is found
-	// sooner by a node with an embedded server, within milliseconds: that
-	// server sees the peer's connection, or the route to the peer's
-	// server, close (see "When a node cannot be reached" in the package
-	// documentation). It must exceed Heartbeat. Default 1s.
+	// sooner, as its NATS connection closes: at the next frame sent to
+	// it, a heartbeat at the latest, and within milliseconds by a node
+	// with an embedded server (see "When a node cannot be reached" in the
+	// package documentation). It must exceed Heartbeat. Default 1s.
 	Timeout time.Duration
 
 	// Logger, if set, is told when a session with a peer ends (at level

@@ -43,20 +43,23 @@
 // package never claims a delivery that did not happen. A node that comes
 // back is a new incarnation; frames of the old one are ignored.
 //
-// A node that dies is found out within milliseconds, not after the
-// timeout, by every node with an embedded server (the default): its server
-// sees the dead node's connection close, or the route to the dead node's
-// own server, and no longer holds the dead node's subscription to its
-// frames, which the node looks at every few milliseconds. The edges fire
-// after every frame the dead node sent before, with an *UnreachableError
-// whose reason says that its NATS connection closed. Nobody else can take
-// a node's subscription away, so neither a stranger nor another member can
-// make a live node look dead this way; a subscriber to every subject ('>')
-// only delays the detection to the timeout. A node that connects to a NATS
-// server through Config.URL sees no server's subscriptions: it learns of
-// the death of the node whose server it uses from its own connection's
-// loss, and of the others' from the timeout. A node that hangs (SIGSTOP)
-// keeps its connection open, and is found out by the timeout.
+// A node that dies is found out without waiting for the timeout: its NATS
+// connection closes (or, if it embedded its server, that server's routes),
+// and the servers forget its subscription to its frames. Every frame is
+// sent asking for the server's "no responders" answer, which a frame to a
+// node no server knows any more draws at once, so a node learns of a dead
+// peer at the next frame it sends it, a heartbeat (Config.Heartbeat) at
+// the latest; a node with an embedded server (the default) also looks at
+// its server's subscriptions every few milliseconds, and learns within
+// milliseconds. The edges fire after every frame the dead node sent
+// before, with an *UnreachableError whose reason says that its NATS
+// connection closed. Nobody can take a node's subscription away, so no
+// stranger can make a live node look dead, and no member either under
+// per-node credentials; with the shared secret, a member that forges such
+// an answer is believed only by nodes without an embedded server (it can
+// forge frames anyway, see Security), and a member's subscription to '>'
+// delays the detection to the timeout. A node that hangs (SIGSTOP) keeps
+// its connection open, and is found out by the timeout.
 //
 // A device that its node does not know, because it has disconnected or
 // because its ID was never made known to other nodes, is reported the same
