@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,4 +55,23 @@ func TestProcessKillSeenAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// SIGKILL a node connected to another node's server, watched by a node
+// connected there too, whose timeout is far beyond the test's patience:
+// the watcher, which embeds no server, learns from the server's answer to
+// its next frame, a heartbeat at the latest.
+func TestProcessKillSeenByClient(t *testing.T) {
+	p := procNode(t)
+	w := spawn(t, "w", p.ClientURL(), p.Secret(), envTimeout+"=1m")
+	c := spawn(t, "c1", p.ClientURL(), p.Secret())
+	c.do("dev x")
+	lx := lookup(t, p, "c1", "x")
+	w.do("watch ww c1 x")
+	w.do("ping c1")
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	w.expect(fmt.Sprintf("msg ww disconnected %v unreachable", lx.ID()))
+	w.none("msg ww")
 }

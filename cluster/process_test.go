@@ -33,6 +33,8 @@ const (
 	// envSecret is the cluster's secret, in the environment: a command
 	// line can be read by every user of the machine.
 	envSecret = "BACKPLANE_CLUSTER_SECRET"
+	// envTimeout, if set, replaces procTimeout as the node's Timeout.
+	envTimeout = "BACKPLANE_CLUSTER_TIMEOUT"
 )
 
 // procTimeout is the detection time of the nodes in these tests.
@@ -69,13 +71,17 @@ func nodeMain() {
 	if r, ok := strings.CutPrefix(url, "route:"); ok {
 		url, routes = "", []string{r}
 	}
+	timeout := procTimeout
+	if d, err := time.ParseDuration(os.Getenv(envTimeout)); err == nil {
+		timeout = d
+	}
 	n, err := cluster.Start(cluster.Config{
 		Name:      os.Getenv(envNode),
 		URL:       url,
 		Routes:    routes,
 		Secret:    os.Getenv(envSecret),
 		Heartbeat: procTimeout / 10,
-		Timeout:   procTimeout,
+		Timeout:   timeout,
 	})
 	if err != nil {
 		fmt.Println("fatal", err)
@@ -340,12 +346,12 @@ type child struct {
 
 // startNode starts this test binary as the node process called name,
 // connected to url with the cluster's secret (see nodeMain), with pipes to its standard input and
-// output.
-func startNode(tb testing.TB, name, url, secret string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+// output; env is added to its environment.
+func startNode(tb testing.TB, name, url, secret string, env ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
 	tb.Helper()
 	// TMPDIR: an embedded server's JetStream store goes away with the test
 	// even if the process is killed.
-	return startProcess(tb, envNode+"="+name, envURL+"="+url, envSecret+"="+secret, "TMPDIR="+tb.TempDir())
+	return startProcess(tb, append([]string{envNode + "=" + name, envURL + "=" + url, envSecret + "=" + secret, "TMPDIR=" + tb.TempDir()}, env...)...)
 }
 
 // startProcess starts this test binary again, running no test, with env
@@ -385,10 +391,11 @@ func stopNode(cmd *exec.Cmd, stdin io.Closer) {
 	}
 }
 
-// spawn starts a node process called name, connected to url with secret.
-func spawn(t *testing.T, name, url, secret string) *child {
+// spawn starts a node process called name, connected to url with secret,
+// with env added to its environment.
+func spawn(t *testing.T, name, url, secret string, env ...string) *child {
 	t.Helper()
-	cmd, stdin, stdout := startNode(t, name, url, secret)
+	cmd, stdin, stdout := startNode(t, name, url, secret, env...)
 	c := &child{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 1024), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
