@@ -219,7 +219,7 @@ func TestPeerGoneURL(t *testing.T) {
 }
 
 // Under per-node credentials a member cannot publish on another node's own
-// subject, where the servers' "no responders" arrive.
+// subject, where the servers' "no responders" arrive; they still arrive.
 func TestPeerGoneNotForgedUsers(t *testing.T) {
 	s := hub(t, func(o *server.Options) {
 		o.Authorization = ""
@@ -258,6 +258,9 @@ func TestPeerGoneNotForgedUsers(t *testing.T) {
 	connect(t, a, b)
 	a.r.noDown(t)
 	b.r.noDown(t)
+	// The servers' own answers still come: b's end is seen.
+	b.crash()
+	expectDown(t, a, b.Self(), ErrPeerGone)
 }
 
 // A peer killed and restarted under its name at once: the session with
