@@ -162,8 +162,8 @@ type Handler interface {
 	Receive(f *wire.Frame)
 	// Down is called exactly once per session that had started, when it
 	// ends for any reason, with the peer incarnation and a reason wrapping
-	// one of ErrTimeout, ErrGap, ErrPeerBye, ErrPeerRestarted, ErrConnLost
-	// or ErrClosed (or ErrOverflow). After Down, no frame of that session
+	// one of ErrTimeout, ErrGap, ErrPeerBye, ErrPeerRestarted, ErrPeerGone,
+	// ErrConnLost or ErrClosed (or ErrOverflow). After Down, no frame of that session
 	// is passed to Receive. Down is also called, at most once per failed
 	// call of Send while no earlier Down for that peer is still undelivered,
 	// when Send fails without a live session, so that every Send error is
