@@ -48,7 +48,8 @@ var (
 
 // UnreachableError says which node could not be reached and why: the
 // transport's reason (a heartbeat timeout, a gap in the sequence of frames,
-// the peer's restart or goodbye, the loss of the NATS connection), or
+// the peer's restart or goodbye, the closing of the peer's NATS connection,
+// the loss of this node's), or
 // ErrNoDevice when the node answered that the device is gone.
 type UnreachableError struct {
 	Node   backplane.NodeID
