@@ -21,8 +21,9 @@ type NodeEvent struct {
 	Up bool
 	// Reason is, for a Down, why the session ended: an *UnreachableError
 	// naming Node, wrapping ErrUnreachable and the transport's reason (a
-	// heartbeat timeout, a gap, the peer's goodbye or restart, the loss of
-	// the NATS connection, or ErrClosed). Nil for an Up.
+	// heartbeat timeout, a gap, the peer's goodbye or restart, the closing
+	// of the peer's NATS connection, the loss of this node's, or
+	// ErrClosed). Nil for an Up.
 	Reason error
 }
 

@@ -24,8 +24,9 @@ var ErrNodeLine = errors.New("cluster: a node line stands for a node, not a devi
 // another node (Erlang's monitor_node): a device linked to it receives
 // exactly one Disconnected, with a Fault of kind FaultUnreachable wrapping
 // an *UnreachableError (and so ErrUnreachable), when the session with that
-// incarnation ends: it timed out, lost a frame, said goodbye, was replaced
-// by a restart of the node, or this node was closed (ErrClosed). A later
+// incarnation ends: its NATS connection closed (it died), it timed out,
+// lost a frame, said goodbye, was replaced by a restart of the node, or
+// this node was closed (ErrClosed). A later
 // incarnation of the node is another node line. Every NodeLine of one
 // incarnation returns the same Line while it is up.
 //
