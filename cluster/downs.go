@@ -82,11 +82,16 @@ func (b *downBatch) add(m backplane.Message) bool {
 }
 
 // flush sends the batch, if not empty, and empties it: a batch of one as
-// a Down frame with Source, a larger one as a frame with Downs.
+// a Down frame with Source, a larger one as a frame with Downs. It forgets
+// the exports of the batch's devices first (forgetDowns).
 func (b *downBatch) flush() {
-	switch len(b.downs) {
-	case 0:
+	if len(b.downs) == 0 {
 		return
+	}
+	// The devices are forgotten before the peer can hear of their end: a
+	// peer told may find them gone here.
+	b.n.forgetDowns(b.downs)
+	switch len(b.downs) {
 	case 1:
 		d := b.downs[0]
 		b.downs[0] = wire.Down{}

@@ -158,6 +158,10 @@ func (h *handler) Down(node wire.Node, reason error) {
 	}
 	if p != nil {
 		_ = p.watch.Disconnect(nil)
+		// A link made to p.watch before this fails from now on, and its
+		// caller orphans the export (watchFor): the exports p.watch
+		// covered go to exportsDev, or are forgotten if down.
+		n.orphanAll()
 	}
 	n.reg.down(node, reason)
 	if n.log != nil {

@@ -26,7 +26,7 @@ type Node struct {
 	self wire.Node
 	id   backplane.NodeID
 
-	exportsDev *backplane.Device // watches every exported device, to forget it
+	exportsDev *backplane.Device // watches the exported devices no peer watches (export.watched)
 	wg         sync.WaitGroup    // the node's goroutines: exports and peers
 
 	mu      sync.Mutex
@@ -68,9 +68,19 @@ type peer struct {
 
 // export is a local device that other nodes may name, and the names it is
 // registered under.
+//
+// An export is forgotten when its device disconnects, by one of two
+// goroutines. A device watched for a peer (watchFor) is forgotten by the
+// report goroutine of the peer, which is told of the disconnection anyway,
+// so that a device exported only to be watched has one hub link, the
+// peer's, and its disconnection wakes one goroutine. A device with names
+// or registry entries, or one that no peer watches any longer (its session
+// ended), is watched by exportsDev and forgotten by forgetExports, which
+// also frees its names.
 type export struct {
-	line  backplane.Line
-	names []string
+	line    backplane.Line
+	names   []string
+	watched bool // exportsDev watches the device
 }
 
 // lookup is a pending Lookup or Ping: the node asked, and where its
@@ -315,29 +325,111 @@ func (n *Node) downProxy(id backplane.DeviceID, p *backplane.Device, f *backplan
 	_ = p.Disconnect(f)
 }
 
-// export makes l's device nameable by other nodes, until it disconnects.
+// export makes l's device nameable by other nodes, until it disconnects,
+// watched by exportsDev.
 func (n *Node) export(l backplane.Line) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.exportLocked(l)
+	return n.exportLocked(l, true)
 }
 
-func (n *Node) exportLocked(l backplane.Line) error {
+// exportLocked is export; watch says whether exportsDev is to watch the
+// device (otherwise the caller makes a peer's watch watch it: watchFor).
+func (n *Node) exportLocked(l backplane.Line, watch bool) error {
 	if n.closed {
 		return ErrClosed
 	}
 	seq := l.ID().Seq()
-	if _, ok := n.exports[seq]; ok {
+	e, ok := n.exports[seq]
+	if ok && (e.watched || !watch) {
 		return nil
 	}
-	if err := n.exportsDev.Link(l, backplane.Monitor); err != nil {
-		return err
+	if watch {
+		if err := n.exportsDev.Link(l, backplane.Monitor); err != nil {
+			return err
+		}
+		if ok {
+			e.watched = true
+			return nil
+		}
 	}
-	n.exports[seq] = &export{line: l}
+	n.exports[seq] = &export{line: l, watched: watch}
 	return nil
 }
 
-// forgetExports drops exported devices once they disconnect.
+// watchFor exports l's device and makes the watch of the peer node watch
+// it, so that its disconnection is reported to node even if it comes
+// before node has made its edge. The peer's report goroutine then forgets
+// the export (forgetDowns). If that fails (l's device or the session is
+// gone, or the node closed), the export is handed to exportsDev or
+// forgotten (orphan).
+func (n *Node) watchFor(node wire.Node, l backplane.Line) error {
+	n.mu.Lock()
+	err := n.exportLocked(l, false)
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	p, err := n.peer(node)
+	if err == nil {
+		err = p.watch.Link(l, backplane.Monitor)
+	}
+	if err != nil {
+		n.orphan(l)
+		return err
+	}
+	return nil
+}
+
+// orphan hands the export of l, if no longer watched by the peer that it
+// was exported for, to exportsDev; if l's device is down (or the node
+// closed), it forgets the export.
+func (n *Node) orphan(l backplane.Line) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e, ok := n.exports[l.ID().Seq()]; ok && e.line == l {
+		n.orphanLocked(l.ID().Seq(), e)
+	}
+}
+
+func (n *Node) orphanLocked(seq uint64, e *export) {
+	if e.watched {
+		return
+	}
+	if n.exportsDev.Link(e.line, backplane.Monitor) == nil {
+		e.watched = true
+		return
+	}
+	delete(n.exports, seq)
+}
+
+// orphanAll is orphan for every export left to a peer's watch: called
+// when a session ended, whose watch no longer watches anything. An export
+// still watched by another peer gets exportsDev's watch too, at the cost
+// of a link, once.
+func (n *Node) orphanAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for seq, e := range n.exports {
+		n.orphanLocked(seq, e)
+	}
+}
+
+// forgetDowns forgets the exports of the devices of downs, which a peer's
+// watch saw disconnect, but those exportsDev watches: forgetExports
+// forgets them with their names and registry entries.
+func (n *Node) forgetDowns(downs []wire.Down) {
+	n.mu.Lock()
+	for _, d := range downs {
+		if e, ok := n.exports[d.Seq]; ok && !e.watched {
+			delete(n.exports, d.Seq)
+		}
+	}
+	n.mu.Unlock()
+}
+
+// forgetExports drops the exported devices exportsDev watches once they
+// disconnect.
 func (n *Node) forgetExports() {
 	defer n.wg.Done()
 	for {
@@ -385,7 +477,7 @@ func (n *Node) Register(name string, l backplane.Linkable) error {
 	if old, ok := n.names[name]; ok && old != line {
 		return errorf("cluster: register %q: taken by %v", name, old.ID())
 	}
-	if err := n.exportLocked(line); err != nil {
+	if err := n.exportLocked(line, true); err != nil {
 		return errorf("cluster: register %q: %w", name, err)
 	}
 	if _, ok := n.names[name]; !ok {

@@ -19,14 +19,7 @@ func (r *remote) Watch(to backplane.DeviceID, target backplane.Line) error {
 	n := (*Node)(r)
 	peer := wireNode(to.Node())
 	if !bridge.IsProxy(target) {
-		if err := n.export(target); err != nil {
-			return err
-		}
-		p, err := n.peer(peer)
-		if err != nil {
-			return err
-		}
-		if err := p.watch.Link(target, backplane.Monitor); err != nil {
+		if err := n.watchFor(peer, target); err != nil {
 			return err
 		}
 	}

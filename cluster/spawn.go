@@ -169,14 +169,7 @@ func (n *Node) spawn(ctx context.Context, node, kind string, arg []byte, parent 
 		// The task will watch parent: parent's end is reported to the
 		// node with its fault even if it comes before the task's node
 		// has made the edge (as for Line.Link: remote.Watch).
-		if err := n.export(pl); err != nil {
-			return errf(err)
-		}
-		p, err := n.peer(to)
-		if err != nil {
-			return errf(err)
-		}
-		if err := p.watch.Link(pl, backplane.Monitor); err != nil {
+		if err := n.watchFor(to, pl); err != nil {
 			return errf(err)
 		}
 	}
@@ -314,17 +307,8 @@ func (n *Node) onSpawn(f *wire.Frame) {
 		_ = d.Disconnect(nil) // never ran: nobody to tell
 		refuse(reason)
 	}
-	if err := n.export(d.Line()); err != nil {
-		fail(reasonClosing)
-		return
-	}
 	// Whatever the mode, the peer holds a Line to d: tell it d's end.
-	p, err := n.peer(f.From)
-	if err != nil {
-		fail(reasonClosing)
-		return
-	}
-	if err := p.watch.Link(d, backplane.Monitor); err != nil {
+	if err := n.watchFor(f.From, d.Line()); err != nil {
 		fail(reasonClosing)
 		return
 	}
