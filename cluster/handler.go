@@ -128,14 +128,8 @@ func (h *handler) Down(node wire.Node, reason error) {
 	if errors.Is(reason, transport.ErrClosed) {
 		reason = ErrClosed // this node's Close ended the session
 	}
-	var gone []*backplane.Device
 	n.mu.Lock()
-	for id, p := range n.proxies {
-		if id.Node() == peerID {
-			gone = append(gone, p)
-			delete(n.proxies, id)
-		}
-	}
+	gone := n.proxies.takeNode(peerID)
 	p := n.peers[node]
 	delete(n.peers, node)
 	n.failSpawnsLocked(node, func() error { return &UnreachableError{Node: peerID, Reason: reason} })
@@ -216,13 +210,7 @@ func (n *Node) onDown(f *wire.Frame) {
 	from := nodeID(f.From)
 	proxies := make([]*backplane.Device, len(f.Downs))
 	n.mu.Lock()
-	for i, d := range f.Downs {
-		id := bridge.RemoteID(from, d.Seq)
-		if p, ok := n.proxies[id]; ok {
-			delete(n.proxies, id)
-			proxies[i] = p
-		}
-	}
+	n.proxies.takeDowns(from, f.Downs, proxies)
 	n.mu.Unlock()
 	for i, p := range proxies {
 		if p == nil {
@@ -241,10 +229,7 @@ func (n *Node) onDown(f *wire.Frame) {
 func (n *Node) down(f *wire.Frame) {
 	id := n.deviceID(f.Source)
 	n.mu.Lock()
-	p, ok := n.proxies[id]
-	if ok {
-		delete(n.proxies, id)
-	}
+	p, ok := n.proxies.take(id, nil)
 	n.mu.Unlock()
 	if !ok {
 		return
@@ -317,7 +302,7 @@ func (n *Node) onUnlink(f *wire.Frame) {
 		}
 	} else {
 		n.mu.Lock()
-		p, ok := n.proxies[n.deviceID(f.Source)]
+		p, ok := n.proxies.get(n.deviceID(f.Source))
 		n.mu.Unlock()
 		if !ok {
 			return

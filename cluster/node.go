@@ -31,10 +31,10 @@ type Node struct {
 
 	mu      sync.Mutex
 	closed  bool
-	proxies map[backplane.DeviceID]*backplane.Device // remote device -> its proxy
-	exports map[uint64]*export                       // local devices other nodes may name
-	names   map[string]backplane.Line                // Register
-	peers   map[wire.Node]*peer                      // per live session
+	proxies proxyTable                // remote device -> its proxy
+	exports map[uint64]*export        // local devices other nodes may name
+	names   map[string]backplane.Line // Register
+	peers   map[wire.Node]*peer       // per live session
 	lookups map[uint64]*lookup
 	kinds   map[string]Task                // RegisterKind
 	spawns  map[uint64]*spawnReq           // Spawns waiting for an answer
@@ -122,7 +122,6 @@ func Start(cfg Config) (*Node, error) {
 		events:     newEvents(cfg.OnNode),
 		started:    make(chan struct{}),
 		log:        cfg.Logger,
-		proxies:    make(map[backplane.DeviceID]*backplane.Device),
 		exports:    make(map[uint64]*export),
 		names:      make(map[string]backplane.Line),
 		peers:      make(map[wire.Node]*peer),
@@ -205,8 +204,8 @@ func (n *Node) Close() error {
 	}
 	err := n.tr.Close() // reports Down for every session: proxies and peers go
 	n.mu.Lock()
-	proxies := n.proxies
-	n.proxies = make(map[backplane.DeviceID]*backplane.Device)
+	proxies := n.proxies.nodes
+	n.proxies = proxyTable{}
 	peers := n.peers
 	n.peers = make(map[wire.Node]*peer)
 	for ref, l := range n.lookups {
@@ -214,8 +213,10 @@ func (n *Node) Close() error {
 		delete(n.lookups, ref)
 	}
 	n.mu.Unlock()
-	for id, p := range proxies {
-		_ = p.Disconnect(unreachable(id.Node(), ErrClosed))
+	for node, m := range proxies {
+		for _, p := range m {
+			_ = p.Disconnect(unreachable(node, ErrClosed))
+		}
 	}
 	for _, p := range peers {
 		_ = p.watch.Disconnect(nil)
@@ -284,7 +285,7 @@ func (n *Node) proxyWith(id backplane.DeviceID, name string, watch bool) (*backp
 		n.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if p, ok := n.proxies[id]; ok {
+	if p, ok := n.proxies.get(id); ok {
 		n.mu.Unlock()
 		return p, nil
 	}
@@ -300,7 +301,7 @@ func (n *Node) proxyWith(id backplane.DeviceID, name string, watch bool) (*backp
 		n.mu.Unlock()
 		return nil, err
 	}
-	n.proxies[id] = p
+	n.proxies.put(id, p)
 	n.mu.Unlock()
 	switch {
 	case isNode:
@@ -318,9 +319,7 @@ func (n *Node) proxyWith(id backplane.DeviceID, name string, watch bool) (*backp
 // downProxy disconnects p, the proxy for id, with f, and forgets it.
 func (n *Node) downProxy(id backplane.DeviceID, p *backplane.Device, f *backplane.Fault) {
 	n.mu.Lock()
-	if n.proxies[id] == p {
-		delete(n.proxies, id)
-	}
+	n.proxies.take(id, p)
 	n.mu.Unlock()
 	_ = p.Disconnect(f)
 }

@@ -49,7 +49,7 @@ func (n *Node) Stats() Stats {
 		Unknown:        ts.Unknown,
 		Dropped:        ts.Dropped,
 		Throttled:      ts.Throttled,
-		Proxies:        len(n.proxies),
+		Proxies:        n.proxies.len(),
 		Exported:       len(n.exports),
 		Peers:          len(n.peers),
 	}
