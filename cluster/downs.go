@@ -54,6 +54,10 @@ type downBatch struct {
 
 	downs []wire.Down
 	size  int // bytes of downs encoded
+	// last is the latest fault added and lastW its wire form, which the
+	// next entry shares if it encodes alike (downBatch.fault).
+	last  *backplane.Fault
+	lastW *wire.Fault
 	// frame is the frame handed to send, reused: send does not retain
 	// it (Transport.Send copies what it queues), and a frame on the
 	// stack would escape through the func value.
@@ -71,7 +75,7 @@ func (b *downBatch) add(m backplane.Message) bool {
 		_ = b.send(&b.frame)
 		return true
 	}
-	d := wire.Down{Seq: src.Seq, Fault: b.n.wireFault(m.Fault())}
+	d := wire.Down{Seq: src.Seq, Fault: b.fault(m.Fault())}
 	size := d.Len()
 	if len(b.downs) > 0 && (len(b.downs) == wire.MaxDowns || b.size+size > downBudget) {
 		return false
@@ -79,6 +83,31 @@ func (b *downBatch) add(m backplane.Message) bool {
 	b.downs = append(b.downs, d)
 	b.size += size
 	return true
+}
+
+// fault returns the wire form of f, for an entry of the batch: the
+// previous entry's if f is its fault, or an error of the same text (as when
+// devices fail alike, each with a Fault of its own). Entries share it: the
+// transport only reads a frame.
+func (b *downBatch) fault(f *backplane.Fault) *wire.Fault {
+	switch {
+	case f == nil:
+		return nil
+	case f == b.last:
+		return b.lastW
+	}
+	var w *wire.Fault
+	if l := b.lastW; f.Kind == backplane.FaultError && f.Err != nil && l != nil && l.Kind == uint8(backplane.FaultError) && l.Stack == nil {
+		if text := clip(f.Err.Error(), wire.MaxTextLen); text == l.Text {
+			w = l
+		} else {
+			w = &wire.Fault{Kind: uint8(backplane.FaultError), Text: text}
+		}
+	} else {
+		w = b.n.wireFault(f)
+	}
+	b.last, b.lastW = f, w
+	return w
 }
 
 // flush sends the batch, if not empty, and empties it: a batch of one as
@@ -106,4 +135,5 @@ func (b *downBatch) flush() {
 		_ = b.send(&b.frame)
 	}
 	b.frame = wire.Frame{}
+	b.last, b.lastW = nil, nil
 }

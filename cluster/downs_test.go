@@ -144,3 +144,41 @@ func TestReportDownsSplit(t *testing.T) {
 		}
 	})
 }
+
+// Devices that fail alike, each with a Fault of its own, share one wire
+// fault in a frame; a different fault between them gets its own, and a
+// panic or a cascade is never taken for an error of the same text.
+func TestReportDownsShareFaults(t *testing.T) {
+	errA, errB := errors.New("a failed"), errors.New("b failed")
+	fault := func(i int) error {
+		switch i {
+		case 3:
+			return errB
+		case 4:
+			return nil
+		case 6:
+			return &backplane.Fault{Kind: backplane.FaultPanic, Value: "a failed"}
+		}
+		return errA
+	}
+	frames, want := downsRun(t, 9, fault)
+	if len(frames) != 1 {
+		t.Fatalf("%d frames, want 1", len(frames))
+	}
+	seqs, texts := flatten(t, frames)
+	if fmt.Sprint(seqs) != fmt.Sprint(want) || fmt.Sprint(texts) != "[a failed a failed a failed b failed clean a failed a failed a failed a failed]" {
+		t.Fatalf("devices %v with faults %q, want %v", seqs, texts, want)
+	}
+	d := frames[0].Downs
+	for _, c := range []struct {
+		i, j  int
+		share bool
+	}{{0, 1, true}, {1, 2, true}, {2, 3, false}, {3, 5, false}, {2, 5, false}, {5, 6, false}, {6, 7, false}, {7, 8, true}} {
+		if (d[c.i].Fault == d[c.j].Fault) != c.share {
+			t.Errorf("entries %d and %d: shared %v, want %v", c.i, c.j, !c.share, c.share)
+		}
+	}
+	if k := d[6].Fault.Kind; k != uint8(backplane.FaultPanic) {
+		t.Errorf("entry 6: kind %d, want a panic", k)
+	}
+}

@@ -212,15 +212,23 @@ func (n *Node) onDown(f *wire.Frame) {
 	n.mu.Lock()
 	n.proxies.takeDowns(from, f.Downs, proxies)
 	n.mu.Unlock()
+	// Entries that share a wire fault (Frame.Downs) share its Fault: a
+	// Fault carries nothing of the device that went down with it.
+	var lastW *wire.Fault
+	var lastF *backplane.Fault
 	for i, p := range proxies {
 		if p == nil {
 			continue
 		}
-		if ff := n.fault(from, f.Downs[i].Fault); ff != nil {
-			_ = p.Disconnect(ff)
-		} else {
+		w := f.Downs[i].Fault
+		if w == nil {
 			_ = p.Disconnect(nil)
+			continue
 		}
+		if w != lastW {
+			lastW, lastF = w, n.fault(from, w)
+		}
+		_ = p.Disconnect(lastF)
 	}
 }
 

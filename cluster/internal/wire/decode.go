@@ -208,6 +208,12 @@ func (d *decoder) downs() []Down {
 		return nil
 	}
 	ds := make([]Down, n)
+	// last is the encoding of the latest fault decoded, and lastFault
+	// what it decoded to. An encoding is read from its own bytes only,
+	// so a fault whose bytes repeat last's decodes to an equal fault:
+	// the entries share it, as a burst of devices failing alike does.
+	var last []byte
+	var lastFault *Fault
 	for i := range ds {
 		ds[i].Seq = d.uvarint()
 		if d.err != nil {
@@ -217,7 +223,17 @@ func (d *decoder) downs() []Down {
 			d.off++ // no fault
 			continue
 		}
+		if rest := d.b[d.off:]; last != nil && len(rest) >= len(last) && string(rest[:len(last)]) == string(last) {
+			d.off += len(last)
+			ds[i].Fault = lastFault
+			continue
+		}
+		start := d.off
 		ds[i].Fault = d.fault(true)
+		if d.err != nil {
+			return nil
+		}
+		last, lastFault = d.b[start:d.off], ds[i].Fault
 	}
 	return ds
 }

@@ -249,7 +249,9 @@ type Frame struct {
 	// Downs, for KindDown, are disconnections of devices of From, in the
 	// order they happened: one frame that stands for len(Downs) Down
 	// frames. At most MaxDowns; an empty Downs is not encoded, so it
-	// decodes as nil.
+	// decodes as nil. Decode gives entries whose faults are encoded
+	// alike, one after the other, one shared *Fault: read, never write,
+	// a decoded frame's faults.
 	Downs []Down
 }
 

@@ -506,3 +506,55 @@ func TestDownLen(t *testing.T) {
 		}
 	}
 }
+
+// Entries of Downs whose faults are encoded alike, one after the other,
+// decode to one shared Fault: a burst of devices failing alike costs one
+// fault, not one per device. Different faults stay apart, and every entry
+// decodes to what was sent.
+func TestDownsShareRepeatedFaults(t *testing.T) {
+	errA := func() *Fault { return &Fault{Kind: faultError, Text: "bench: device failed"} }
+	errB := func() *Fault { return &Fault{Kind: faultError, Text: "bench: device failed too"} }
+	f := header(KindDown)
+	f.Downs = []Down{
+		{Seq: 1, Fault: errA()}, {Seq: 2, Fault: errA()}, {Seq: 3}, {Seq: 4, Fault: errA()},
+		{Seq: 5, Fault: errB()}, {Seq: 6, Fault: errA()}, {Seq: 7, Fault: cascadeFault()},
+		{Seq: 8, Fault: cascadeFault()}, {Seq: 9, Fault: &Fault{Kind: faultDrop}},
+	}
+	b, err := Append(nil, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Downs, f.Downs) {
+		t.Fatalf("decoded %+v, want %+v", got.Downs, f.Downs)
+	}
+	d := got.Downs
+	for _, c := range []struct {
+		i, j  int
+		share bool
+	}{{0, 1, true}, {1, 3, true}, {3, 4, false}, {4, 5, false}, {6, 7, true}, {7, 8, false}} {
+		if (d[c.i].Fault == d[c.j].Fault) != c.share {
+			t.Errorf("entries %d and %d: shared %v, want %v", c.i, c.j, !c.share, c.share)
+		}
+	}
+	// A burst of one fault: the decoding allocates for the frame, not per
+	// entry.
+	f.Downs = make([]Down, MaxDowns)
+	for i := range f.Downs {
+		f.Downs[i] = Down{Seq: uint64(i + 1), Fault: errA()}
+	}
+	if b, err = Append(nil, &f); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := Decode(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 10 {
+		t.Errorf("decoding %d Downs of one fault: %v allocations, want at most 10", MaxDowns, allocs)
+	}
+}
