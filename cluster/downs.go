@@ -75,8 +75,12 @@ func (b *downBatch) add(m backplane.Message) bool {
 		_ = b.send(&b.frame)
 		return true
 	}
+	var prev *wire.Fault
+	if len(b.downs) > 0 {
+		prev = b.downs[len(b.downs)-1].Fault
+	}
 	d := wire.Down{Seq: src.Seq, Fault: b.fault(m.Fault())}
-	size := d.Len()
+	size := d.Len(prev)
 	if len(b.downs) > 0 && (len(b.downs) == wire.MaxDowns || b.size+size > downBudget) {
 		return false
 	}

@@ -208,32 +208,42 @@ func (d *decoder) downs() []Down {
 		return nil
 	}
 	ds := make([]Down, n)
-	// last is the encoding of the latest fault decoded, and lastFault
-	// what it decoded to. An encoding is read from its own bytes only,
-	// so a fault whose bytes repeat last's decodes to an equal fault:
-	// the entries share it, as a burst of devices failing alike does.
-	var last []byte
-	var lastFault *Fault
+	// prev is the encoding of the entry before's fault, nil if it had
+	// none. Equal faults have one encoding, so a fault encoded in full
+	// with prev's bytes should have been a downSame.
+	var prev []byte
 	for i := range ds {
 		ds[i].Seq = d.uvarint()
 		if d.err != nil {
 			return nil
 		}
-		if d.off < len(d.b) && d.b[d.off] == 0 {
-			d.off++ // no fault
-			continue
-		}
-		if rest := d.b[d.off:]; last != nil && len(rest) >= len(last) && string(rest[:len(last)]) == string(last) {
-			d.off += len(last)
-			ds[i].Fault = lastFault
-			continue
+		if d.off < len(d.b) {
+			switch d.b[d.off] {
+			case 0:
+				d.off++ // no fault
+				prev = nil
+				continue
+			case downSame:
+				if prev == nil {
+					d.fail(fmt.Errorf("%w: Downs[%d] repeats a fault, after an entry with none", ErrMalformed, i))
+					return nil
+				}
+				d.off++
+				ds[i].Fault = ds[i-1].Fault
+				continue
+			}
 		}
 		start := d.off
 		ds[i].Fault = d.fault(true)
 		if d.err != nil {
 			return nil
 		}
-		last, lastFault = d.b[start:d.off], ds[i].Fault
+		if b := d.b[start:d.off]; string(b) != string(prev) {
+			prev = b
+		} else {
+			d.fail(fmt.Errorf("%w: Downs[%d] has the fault of the entry before in full", ErrMalformed, i))
+			return nil
+		}
 	}
 	return ds
 }

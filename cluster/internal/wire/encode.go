@@ -60,13 +60,18 @@ func appendFrame(b []byte, f *Frame, m field) []byte {
 	}
 	if m&fieldDowns != 0 {
 		b = binary.AppendUvarint(b, uint64(len(f.Downs)))
+		var prev *Fault
 		for i := range f.Downs {
 			b = binary.AppendUvarint(b, f.Downs[i].Seq)
-			if ft := f.Downs[i].Fault; ft != nil {
-				b = appendFault(b, ft)
-			} else {
+			switch ft := f.Downs[i].Fault; {
+			case ft == nil:
 				b = append(b, 0)
+			case sameFault(ft, prev):
+				b = append(b, downSame)
+			default:
+				b = appendFault(b, ft)
 			}
+			prev = f.Downs[i].Fault
 		}
 	}
 	return b
@@ -112,14 +117,34 @@ func appendFault(b []byte, ft *Fault) []byte {
 	return b
 }
 
-// Len returns the number of bytes d takes in the encoding of Frame.Downs,
-// so that a sender can bound a frame's size before encoding it. It does
-// not validate d.
-func (d *Down) Len() int {
-	if d.Fault == nil {
+// Len returns the number of bytes d takes in the encoding of Frame.Downs
+// after an entry whose fault is prev (nil for the first entry, or after
+// one without a fault), so that a sender can bound a frame's size before
+// encoding it. It does not validate d.
+func (d *Down) Len(prev *Fault) int {
+	if d.Fault == nil || sameFault(d.Fault, prev) {
 		return uvarintLen(d.Seq) + 1
 	}
 	return uvarintLen(d.Seq) + faultLen(d.Fault)
+}
+
+// downSame stands for an entry's fault in Frame.Downs that is equal to the
+// entry before's: a burst of devices failing alike takes a byte a device.
+const downSame = 0xff
+
+// sameFault reports whether a and b, both not nil, are equal faults, which
+// have one encoding.
+func sameFault(a, b *Fault) bool {
+	if a == b {
+		return a != nil
+	}
+	if a == nil || b == nil || a.Kind != b.Kind || a.Text != b.Text || string(a.Stack) != string(b.Stack) {
+		return false
+	}
+	if a.Kind != faultCascade {
+		return true
+	}
+	return a.Device == b.Device && a.Root == b.Root && (a.Cause == b.Cause || sameFault(a.Cause, b.Cause))
 }
 
 func uvarintLen(v uint64) int {

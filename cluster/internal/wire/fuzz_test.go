@@ -79,8 +79,9 @@ func FuzzRoundTrip(f *testing.F) {
 			}
 		}
 		if fr.Kind == KindDown && fk != 0 && s == "" && target == 0 {
-			// A Down of several devices, the second with the fault.
-			fr.Downs = []Down{{Seq: ref + 1}, {Seq: fromInc, Fault: fr.Fault}}
+			// A Down of several devices, the second and third with the
+			// fault (the third's is encoded as the second's).
+			fr.Downs = []Down{{Seq: ref + 1}, {Seq: fromInc, Fault: fr.Fault}, {Seq: ref + 2, Fault: fr.Fault}}
 			fr.Fault = nil
 		}
 		b, err := Append(nil, fr)

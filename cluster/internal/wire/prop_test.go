@@ -112,8 +112,12 @@ func (g gen) frame() *Frame {
 		f.Downs = make([]Down, 1+g.r.IntN(20))
 		for i := range f.Downs {
 			f.Downs[i].Seq = g.u64()
-			if g.r.IntN(2) == 0 {
+			switch r := g.r.IntN(4); {
+			case r < 2:
 				f.Downs[i].Fault = g.fault(true)
+			case r == 2 && i > 0:
+				// Devices failing alike: the fault of the entry before.
+				f.Downs[i].Fault = f.Downs[i-1].Fault
 			}
 		}
 	}

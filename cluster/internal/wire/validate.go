@@ -172,7 +172,7 @@ func checkDowns(ds []Down) error {
 		if ds[i].Seq == 0 {
 			return fmt.Errorf("%w: Downs[%d] has no seq", ErrMalformed, i)
 		}
-		if ds[i].Fault != nil {
+		if ds[i].Fault != nil && (i == 0 || ds[i].Fault != ds[i-1].Fault) {
 			if err := checkFault(ds[i].Fault, true); err != nil {
 				return err
 			}

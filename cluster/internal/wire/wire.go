@@ -47,8 +47,10 @@
 //	         and, for a cascade only:
 //	         device Device, device Root, fault Cause (not a cascade)
 //	downs    uvarint count (1..MaxDowns), then count times:
-//	         uvarint Seq (not 0), then 1 byte 0 for a nil Fault or
-//	         the fault (whose Kind byte is never 0)
+//	         uvarint Seq (not 0), then 1 byte 0 for a nil Fault,
+//	         1 byte 0xff for a Fault equal to the entry before's (which
+//	         is not nil), or the fault (whose Kind byte is never 0 nor
+//	         0xff), never equal to the entry before's
 //
 // Which optional fields a frame may and must carry depends on its Kind; the
 // rules are documented on each Kind and enforced by both Append and Decode.
@@ -249,9 +251,9 @@ type Frame struct {
 	// Downs, for KindDown, are disconnections of devices of From, in the
 	// order they happened: one frame that stands for len(Downs) Down
 	// frames. At most MaxDowns; an empty Downs is not encoded, so it
-	// decodes as nil. Decode gives entries whose faults are encoded
-	// alike, one after the other, one shared *Fault: read, never write,
-	// a decoded frame's faults.
+	// decodes as nil. An entry whose fault is equal to the entry before's
+	// takes one byte for it, and Decode gives the two one shared *Fault:
+	// read, never write, a decoded frame's faults.
 	Downs []Down
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -300,7 +301,8 @@ func invalidFrames() []invalidCase {
 		{name: "downs over MaxFrameSize", want: ErrTooLarge, f: with(KindDown, func(f *Frame) {
 			f.Downs = make([]Down, 20)
 			for i := range f.Downs {
-				f.Downs[i] = Down{Seq: 1, Fault: &Fault{Kind: faultPanic, Text: strings.Repeat("t", MaxTextLen), Stack: make([]byte, MaxStackLen)}}
+				// Each its own text: a fault equal to the one before takes a byte.
+				f.Downs[i] = Down{Seq: 1, Fault: &Fault{Kind: faultPanic, Text: fmt.Sprintf("%d%s", i, strings.Repeat("t", MaxTextLen-2)), Stack: make([]byte, MaxStackLen)}}
 			}
 		}), encodeOnly: true},
 	}
@@ -481,7 +483,8 @@ func TestDecodeAllocs(t *testing.T) {
 	}
 }
 
-// TestDownLen checks Down.Len against the encoding.
+// TestDownLen checks Down.Len against the encoding, after an entry with no
+// fault, with another fault and with an equal one.
 func TestDownLen(t *testing.T) {
 	ds := []Down{
 		{Seq: 1},
@@ -490,27 +493,73 @@ func TestDownLen(t *testing.T) {
 		{Seq: 5, Fault: &Fault{Kind: faultPanic, Text: strings.Repeat("p", 200), Stack: make([]byte, 1000)}},
 	}
 	for _, d := range ds {
-		f := header(KindDown)
-		f.Downs = []Down{d}
-		one, err := Append(nil, &f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Downs = []Down{d, d}
-		two, err := Append(nil, &f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := len(two) - len(one); got != d.Len() {
-			t.Errorf("Down{Seq: %d}.Len() = %d, encoded in %d bytes", d.Seq, d.Len(), got)
+		for _, prev := range []*Fault{nil, {Kind: faultKilled}, d.Fault, copyFault(d.Fault)} {
+			f := header(KindDown)
+			f.Downs = []Down{{Seq: 7, Fault: prev}}
+			one, err := Append(nil, &f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Downs = append(f.Downs, d)
+			two, err := Append(nil, &f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(two) - len(one); got != d.Len(prev) {
+				t.Errorf("Down{Seq: %d}.Len(%+v) = %d, encoded in %d bytes", d.Seq, prev, d.Len(prev), got)
+			}
 		}
 	}
 }
 
-// Entries of Downs whose faults are encoded alike, one after the other,
-// decode to one shared Fault: a burst of devices failing alike costs one
-// fault, not one per device. Different faults stay apart, and every entry
-// decodes to what was sent.
+// copyFault returns a deep copy of ft.
+func copyFault(ft *Fault) *Fault {
+	if ft == nil {
+		return nil
+	}
+	c := *ft
+	c.Stack = append([]byte(nil), ft.Stack...)
+	if len(ft.Stack) == 0 {
+		c.Stack = nil
+	}
+	c.Cause = copyFault(ft.Cause)
+	return &c
+}
+
+// A fault equal to the entry before's takes one byte, and only that way:
+// Decode refuses it in full, and refuses the byte where no fault precedes.
+func TestDownsRepeatedFaultCanonical(t *testing.T) {
+	errA := &Fault{Kind: faultError, Text: "bench: device failed"}
+	encode := func(ds ...Down) []byte {
+		t.Helper()
+		f := header(KindDown)
+		f.Downs = ds
+		b, err := Append(nil, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	same := encode(Down{Seq: 1, Fault: errA}, Down{Seq: 2, Fault: copyFault(errA)})
+	if same[len(same)-1] != downSame || len(same) != len(encode(Down{Seq: 1, Fault: errA}))+2 {
+		t.Fatalf("a repeated fault is not one byte: % x", same)
+	}
+	full := append(same[:len(same)-1:len(same)-1], appendFault(nil, errA)...)
+	afterNone := encode(Down{Seq: 1}, Down{Seq: 2})
+	afterNone[len(afterNone)-1] = downSame
+	first := encode(Down{Seq: 1})
+	first[len(first)-1] = downSame
+	for name, b := range map[string][]byte{"in full": full, "after none": afterNone, "first": first} {
+		if _, err := Decode(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: Decode = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// Entries of Downs whose faults are equal, one after the other, decode to
+// one shared Fault: a burst of devices failing alike costs one fault, not
+// one per device. Different faults stay apart, and every entry decodes to
+// what was sent.
 func TestDownsShareRepeatedFaults(t *testing.T) {
 	errA := func() *Fault { return &Fault{Kind: faultError, Text: "bench: device failed"} }
 	errB := func() *Fault { return &Fault{Kind: faultError, Text: "bench: device failed too"} }
@@ -535,7 +584,7 @@ func TestDownsShareRepeatedFaults(t *testing.T) {
 	for _, c := range []struct {
 		i, j  int
 		share bool
-	}{{0, 1, true}, {1, 3, true}, {3, 4, false}, {4, 5, false}, {6, 7, true}, {7, 8, false}} {
+	}{{0, 1, true}, {1, 3, false}, {3, 4, false}, {4, 5, false}, {6, 7, true}, {7, 8, false}} {
 		if (d[c.i].Fault == d[c.j].Fault) != c.share {
 			t.Errorf("entries %d and %d: shared %v, want %v", c.i, c.j, !c.share, c.share)
 		}
