@@ -208,7 +208,11 @@ func (n *Node) onDown(f *wire.Frame) {
 	// device is remote; their proxies are taken under one lock, and
 	// disconnected in order.
 	from := nodeID(f.From)
-	proxies := make([]*backplane.Device, len(f.Downs))
+	if cap(n.downs) < len(f.Downs) {
+		n.downs = make([]*backplane.Device, wire.MaxDowns)
+	}
+	proxies := n.downs[:len(f.Downs)]
+	defer clear(proxies)
 	n.mu.Lock()
 	n.proxies.takeDowns(from, f.Downs, proxies)
 	n.mu.Unlock()

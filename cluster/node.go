@@ -46,7 +46,10 @@ type Node struct {
 
 	// heard is live as the handler knows it; only the handler's goroutine
 	// uses it, so that a frame costs no lock to keep live up to date.
-	heard  map[string]uint64
+	heard map[string]uint64
+	// downs is onDown's buffer of the proxies of a frame, also only the
+	// handler's: cleared after each frame.
+	downs  []*backplane.Device
 	forged atomic.Uint64 // frames dropped by the handler: see forgery
 
 	events    *events // Config.OnNode; nil if none
