@@ -173,12 +173,8 @@ func (h *handler) Down(node wire.Node, reason error) {
 // nodes may name it.
 func (n *Node) exported(seq uint64) (backplane.Line, bool) {
 	n.mu.Lock()
-	e, ok := n.exports[seq]
-	n.mu.Unlock()
-	if !ok {
-		return backplane.Line{}, false
-	}
-	return e.line, true
+	defer n.mu.Unlock()
+	return n.exportedLocked(seq)
 }
 
 // onWatch starts watching a local device for the peer; a device that is

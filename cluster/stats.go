@@ -50,7 +50,7 @@ func (n *Node) Stats() Stats {
 		Dropped:        ts.Dropped,
 		Throttled:      ts.Throttled,
 		Proxies:        n.proxies.len(),
-		Exported:       len(n.exports),
+		Exported:       len(n.exports) + len(n.forPeers),
 		Peers:          len(n.peers),
 	}
 }
