@@ -27,10 +27,14 @@ func (n *Node) reportDowns(watch *backplane.Device, b *downBatch) {
 			return
 		}
 		for {
-			if m.Kind() == backplane.Disconnected && !b.add(m) {
-				// m did not fit: send the batch, then start the next with m.
-				b.flush()
-				b.add(m)
+			if m.Kind() == backplane.Disconnected {
+				b.reserve(watch)
+				if !b.add(m) {
+					// m did not fit: send the batch, then start the next with m.
+					b.flush()
+					b.reserve(watch)
+					b.add(m)
+				}
 			}
 			var ok bool
 			if m, ok = watch.TryReceive(); !ok {
@@ -62,6 +66,18 @@ type downBatch struct {
 	// it (Transport.Send copies what it queues), and a frame on the
 	// stack would escape through the func value.
 	frame wire.Frame
+}
+
+// reserve makes room in an empty batch for what is queued on watch, up to
+// MaxDowns, so that a batch is one allocation rather than a series of
+// them as it grows.
+func (b *downBatch) reserve(watch *backplane.Device) {
+	if len(b.downs) != 0 {
+		return
+	}
+	if n := min(watch.Pending()+1, wire.MaxDowns); cap(b.downs) < n {
+		b.downs = make([]wire.Down, 0, n)
+	}
 }
 
 // add adds m, a Disconnected, to b, and reports false if b is full. A
