@@ -53,8 +53,10 @@ func exportsPair(t *testing.T, n int) (a, b *Node, srcs []*backplane.Device, w *
 	}
 	// The peer's watch is the only one: exportsDev has no link to them.
 	a.mu.Lock()
-	if len(a.exports) != 0 || len(a.forPeers) != n {
-		t.Errorf("%d devices watched by the exports watcher, %d left to the peer's, want 0 and %d", len(a.exports), len(a.forPeers), n)
+	for seq, e := range a.exports {
+		if e.watched {
+			t.Errorf("export %d is watched by the exports watcher too", seq)
+		}
 	}
 	a.mu.Unlock()
 	return a, b, srcs, w, lw
@@ -115,8 +117,10 @@ func TestExportsOrphanedWhenTheSessionEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	for seq := range a.forPeers {
-		t.Errorf("device %d is left to the watch of a session that ended", seq)
+	for seq, e := range a.exports {
+		if !e.watched {
+			t.Errorf("export %d is watched by nobody after its session ended", seq)
+		}
 	}
 	a.mu.Unlock()
 	for _, d := range srcs[n/2:] {

@@ -173,8 +173,12 @@ func (h *handler) Down(node wire.Node, reason error) {
 // nodes may name it.
 func (n *Node) exported(seq uint64) (backplane.Line, bool) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.exportedLocked(seq)
+	e, ok := n.exports[seq]
+	n.mu.Unlock()
+	if !ok {
+		return backplane.Line{}, false
+	}
+	return e.line, true
 }
 
 // onWatch starts watching a local device for the peer; a device that is

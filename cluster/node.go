@@ -31,22 +31,18 @@ type Node struct {
 
 	mu      sync.Mutex
 	closed  bool
-	proxies proxyTable         // remote device -> its proxy
-	exports map[uint64]*export // local devices other nodes may name, watched by exportsDev
-	// forPeers are the other local devices other nodes may name: those
-	// exported for a peer's watch (watchFor), forgotten by its report
-	// goroutine. A device is in exports or forPeers, not both.
-	forPeers map[uint64]backplane.Line
-	names    map[string]backplane.Line // Register
-	peers    map[wire.Node]*peer       // per live session
-	lookups  map[uint64]*lookup
-	kinds    map[string]Task                // RegisterKind
-	spawns   map[uint64]*spawnReq           // Spawns waiting for an answer
-	tasks    map[*backplane.Device]struct{} // tasks started here for Spawn, running
-	nextRef  uint64
-	live     map[string]uint64 // peers heard from in a session still live: name -> incarnation
-	placed   map[string]int    // remote children running, by the node they were placed on (RemoteChild)
-	gone     map[string]bool   // nodes whose last session ended, not heard from since
+	proxies proxyTable                // remote device -> its proxy
+	exports map[uint64]*export        // local devices other nodes may name
+	names   map[string]backplane.Line // Register
+	peers   map[wire.Node]*peer       // per live session
+	lookups map[uint64]*lookup
+	kinds   map[string]Task                // RegisterKind
+	spawns  map[uint64]*spawnReq           // Spawns waiting for an answer
+	tasks   map[*backplane.Device]struct{} // tasks started here for Spawn, running
+	nextRef uint64
+	live    map[string]uint64 // peers heard from in a session still live: name -> incarnation
+	placed  map[string]int    // remote children running, by the node they were placed on (RemoteChild)
+	gone    map[string]bool   // nodes whose last session ended, not heard from since
 
 	// heard is live as the handler knows it; only the handler's goroutine
 	// uses it, so that a frame costs no lock to keep live up to date.
@@ -76,18 +72,18 @@ type peer struct {
 // export is a local device that other nodes may name, and the names it is
 // registered under.
 //
-// An exported device is forgotten when it disconnects, by one of two
-// goroutines. A device watched for a peer (watchFor, Node.forPeers) is
-// forgotten by the report goroutine of the peer, which is told of the
-// disconnection anyway, so that a device exported only to be watched has
-// one hub link, the peer's, and its disconnection wakes one goroutine and
-// costs one map delete. A device with names or registry entries, or one
-// that no peer watches any longer (its session ended), is an export,
-// watched by exportsDev and forgotten by forgetExports, which also frees
-// its names.
+// An export is forgotten when its device disconnects, by one of two
+// goroutines. A device watched for a peer (watchFor) is forgotten by the
+// report goroutine of the peer, which is told of the disconnection anyway,
+// so that a device exported only to be watched has one hub link, the
+// peer's, and its disconnection wakes one goroutine. A device with names
+// or registry entries, or one that no peer watches any longer (its session
+// ended), is watched by exportsDev and forgotten by forgetExports, which
+// also frees its names.
 type export struct {
-	line  backplane.Line
-	names []string
+	line    backplane.Line
+	names   []string
+	watched bool // exportsDev watches the device
 }
 
 // lookup is a pending Lookup or Ping: the node asked, and where its
@@ -130,7 +126,6 @@ func Start(cfg Config) (*Node, error) {
 		started:    make(chan struct{}),
 		log:        cfg.Logger,
 		exports:    make(map[uint64]*export),
-		forPeers:   make(map[uint64]backplane.Line),
 		names:      make(map[string]backplane.Line),
 		peers:      make(map[wire.Node]*peer),
 		lookups:    make(map[uint64]*lookup),
@@ -253,12 +248,12 @@ func (n *Node) Line(id backplane.DeviceID) (backplane.Line, error) {
 	}
 	if !bridge.IsRemote(id) || id.Node() == n.id {
 		n.mu.Lock()
-		l, ok := n.exportedLocked(id.Seq())
+		e, ok := n.exports[id.Seq()]
 		n.mu.Unlock()
 		if !ok {
 			return backplane.Line{}, errorf("cluster: line to %v: %w", id, ErrLocalID)
 		}
-		return l, nil
+		return e.line, nil
 	}
 	return n.lineTo(id, "")
 }
@@ -341,38 +336,27 @@ func (n *Node) export(l backplane.Line) error {
 }
 
 // exportLocked is export; watch says whether exportsDev is to watch the
-// device (otherwise the caller makes a peer's watch watch it, and the
-// device goes in forPeers unless it is an export already: watchFor).
+// device (otherwise the caller makes a peer's watch watch it: watchFor).
 func (n *Node) exportLocked(l backplane.Line, watch bool) error {
 	if n.closed {
 		return ErrClosed
 	}
 	seq := l.ID().Seq()
-	if _, ok := n.exports[seq]; ok {
+	e, ok := n.exports[seq]
+	if ok && (e.watched || !watch) {
 		return nil
 	}
-	if !watch {
-		if _, ok := n.forPeers[seq]; !ok {
-			n.forPeers[seq] = l
+	if watch {
+		if err := n.exportsDev.Link(l, backplane.Monitor); err != nil {
+			return err
 		}
-		return nil
+		if ok {
+			e.watched = true
+			return nil
+		}
 	}
-	if err := n.exportsDev.Link(l, backplane.Monitor); err != nil {
-		return err
-	}
-	delete(n.forPeers, seq)
-	n.exports[seq] = &export{line: l}
+	n.exports[seq] = &export{line: l, watched: watch}
 	return nil
-}
-
-// exportedLocked returns the local device with sequence number seq, if
-// other nodes may name it.
-func (n *Node) exportedLocked(seq uint64) (backplane.Line, bool) {
-	if e, ok := n.exports[seq]; ok {
-		return e.line, true
-	}
-	l, ok := n.forPeers[seq]
-	return l, ok
 }
 
 // watchFor exports l's device and makes the watch of the peer node watch
@@ -399,44 +383,49 @@ func (n *Node) watchFor(node wire.Node, l backplane.Line) error {
 	return nil
 }
 
-// orphan hands l's device, if exported for a peer's watch that does not
-// watch it (forPeers), to exportsDev; if l's device is down (or the node
-// closed), it forgets it.
+// orphan hands the export of l, if no longer watched by the peer that it
+// was exported for, to exportsDev; if l's device is down (or the node
+// closed), it forgets the export.
 func (n *Node) orphan(l backplane.Line) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if seq := l.ID().Seq(); n.forPeers[seq] == l {
-		n.orphanLocked(seq, l)
+	if e, ok := n.exports[l.ID().Seq()]; ok && e.line == l {
+		n.orphanLocked(l.ID().Seq(), e)
 	}
 }
 
-func (n *Node) orphanLocked(seq uint64, l backplane.Line) {
-	delete(n.forPeers, seq)
-	if n.exportsDev.Link(l, backplane.Monitor) == nil {
-		n.exports[seq] = &export{line: l}
+func (n *Node) orphanLocked(seq uint64, e *export) {
+	if e.watched {
+		return
 	}
+	if n.exportsDev.Link(e.line, backplane.Monitor) == nil {
+		e.watched = true
+		return
+	}
+	delete(n.exports, seq)
 }
 
-// orphanAll is orphan for every device exported for a peer's watch:
-// called when a session ended, whose watch no longer watches anything. A
-// device still watched by another peer gets exportsDev's watch too, at
-// the cost of a link, once.
+// orphanAll is orphan for every export left to a peer's watch: called
+// when a session ended, whose watch no longer watches anything. An export
+// still watched by another peer gets exportsDev's watch too, at the cost
+// of a link, once.
 func (n *Node) orphanAll() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for seq, l := range n.forPeers {
-		n.orphanLocked(seq, l)
+	for seq, e := range n.exports {
+		n.orphanLocked(seq, e)
 	}
 }
 
-// forgetDowns forgets the devices of downs, which a peer's watch saw
-// disconnect, if they were exported for a peer's watch (forPeers): those
-// exportsDev watches, forgetExports forgets with their names and registry
-// entries.
+// forgetDowns forgets the exports of the devices of downs, which a peer's
+// watch saw disconnect, but those exportsDev watches: forgetExports
+// forgets them with their names and registry entries.
 func (n *Node) forgetDowns(downs []wire.Down) {
 	n.mu.Lock()
 	for _, d := range downs {
-		delete(n.forPeers, d.Seq)
+		if e, ok := n.exports[d.Seq]; ok && !e.watched {
+			delete(n.exports, d.Seq)
+		}
 	}
 	n.mu.Unlock()
 }

@@ -50,7 +50,7 @@ func (n *Node) Stats() Stats {
 		Dropped:        ts.Dropped,
 		Throttled:      ts.Throttled,
 		Proxies:        n.proxies.len(),
-		Exported:       len(n.exports) + len(n.forPeers),
+		Exported:       len(n.exports),
 		Peers:          len(n.peers),
 	}
 }
