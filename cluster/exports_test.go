@@ -17,17 +17,8 @@ func exportsPair(t *testing.T, n int) (a, b *Node, srcs []*backplane.Device, w *
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
-	startNode := func(cfg Config) *Node {
-		cfg.Heartbeat, cfg.Timeout = 20*time.Millisecond, 2*time.Second
-		n, err := Start(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = n.Close() })
-		return n
-	}
-	a = startNode(Config{Name: "a"})
-	b = startNode(Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
+	a = startNode(t, Config{Name: "a"})
+	b = startNode(t, Config{Name: "b", URL: a.ClientURL(), Secret: a.Secret()})
 	w = backplane.New()
 	t.Cleanup(w.Drop)
 	if err := b.Register("w", w); err != nil {
