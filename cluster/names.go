@@ -268,8 +268,7 @@ func (n *Node) WatchName(ctx context.Context, name string, fn func(NameEvent)) (
 
 // waitFree waits until the copy no longer holds key at rev, or ctx ends.
 func (r *registry) waitFree(ctx context.Context, key string, rev uint64) {
-	for {
-		r.mu.Lock()
+	r.waitUntil(ctx, func() bool {
 		var e entry
 		var ok bool
 		if name, isName := cutName(key); isName {
@@ -277,19 +276,8 @@ func (r *registry) waitFree(ctx context.Context, key string, rev uint64) {
 		} else if group, isGroup := groupOf(key); isGroup {
 			e, ok = r.groups[group][key]
 		}
-		done, changed := !ok || e.rev != rev, r.changed
-		r.mu.Unlock()
-		if done {
-			return
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return
-		case <-r.stop:
-			return
-		}
-	}
+		return !ok || e.rev != rev
+	})
 }
 
 // cutName returns the name of a name key.

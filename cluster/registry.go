@@ -66,17 +66,8 @@ func registryContext(ctx context.Context) (context.Context, context.CancelFunc) 
 // ending with '.', and without "..": the characters of node names, which
 // are also those of a bucket key.
 func validRegistryName(s string) bool {
-	if len(s) == 0 || len(s) > maxRegistryName || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	return len(s) != 0 && len(s) <= maxRegistryName && s[0] != '.' && s[len(s)-1] != '.' &&
+		!strings.Contains(s, "..") && transport.NameChars(s)
 }
 
 // entry is an entry of the copy: the device that holds it and the
@@ -679,11 +670,17 @@ func (r *registry) stillStale(key string, rev uint64) (wire.Node, bool) {
 // waitRev waits until the copy holds the bucket's revision rev, or ctx
 // ends.
 func (r *registry) waitRev(ctx context.Context, rev uint64) {
+	r.waitUntil(ctx, func() bool { return r.rev >= rev })
+}
+
+// waitUntil waits until done, called with r.mu held, reports true after
+// an update of the copy, or ctx ends, or the registry stops.
+func (r *registry) waitUntil(ctx context.Context, done func() bool) {
 	for {
 		r.mu.Lock()
-		done, changed := r.rev >= rev, r.changed
+		ok, changed := done(), r.changed
 		r.mu.Unlock()
-		if done {
+		if ok {
 			return
 		}
 		select {

@@ -217,9 +217,13 @@ type Stats struct {
 // sent, so it is a loop over bytes rather than a regular expression (which
 // took 40% of Send).
 func ValidName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
+	return len(s) != 0 && len(s) <= 64 && NameChars(s)
+}
+
+// NameChars reports whether every byte of s is an ASCII letter, digit,
+// '.', '_' or '-': the characters of node names, which the registry's
+// names and groups share.
+func NameChars(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
