@@ -182,9 +182,23 @@ func (r *registry) start(ctx context.Context) (jetstream.KeyValue, chan struct{}
 	if err != nil {
 		return nil, nil, err
 	}
-	sub, updates, pending, err := r.watch()
-	if err != nil {
-		return nil, nil, errorf("cluster: %w: watch: %w", ErrNoRegistry, err)
+	var sub *nats.Subscription
+	var updates chan *nats.Msg
+	var pending uint64
+	for {
+		// Making the watch's consumer fails while the stream has no
+		// leader (a routed cluster electing one, a server restarted
+		// under its name catching up): try again, as bind does.
+		if sub, updates, pending, err = r.watch(); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, errorf("cluster: %w: watch: %w (last: %w)", ErrNoRegistry, context.Cause(ctx), err)
+		case <-r.stop:
+			return nil, nil, ErrClosed
+		case <-time.After(r.n.heartbeat):
+		}
 	}
 	ready := make(chan struct{})
 	r.mu.Lock()
