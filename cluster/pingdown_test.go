@@ -18,9 +18,7 @@ func TestProcessPingSessionEnds(t *testing.T) {
 	c.do("dev x")
 	lx := lookup(t, p, "c1", "x")
 	ping(t, p, lx)
-	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, c.cmd)
 	defer func() { _ = c.cmd.Process.Signal(syscall.SIGCONT) }()
 	ctx := ctxFor(t)
 	err := p.Ping(ctx, lx.ID().Node())

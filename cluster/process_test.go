@@ -627,9 +627,7 @@ func TestProcessHang(t *testing.T) {
 	c.do("ping p")
 	ping(t, p, lx)
 
-	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, c.cmd)
 	if m := receive(t, w); m.From() != lx.ID() || m.Fault() == nil || m.Fault().Kind != backplane.FaultUnreachable {
 		t.Fatalf("got %v, want unreachable", m)
 	} else if !strings.HasSuffix(m.Fault().Err.Error(), "unreachable: transport: peer timed out") {
@@ -777,5 +775,29 @@ func TestProcessRoutePartition(t *testing.T) {
 				t.Errorf("told again: %v", m)
 			}
 		})
+	}
+}
+
+// stop sends SIGSTOP to the node process of cmd and returns once the
+// kernel reports it stopped: the signal is delivered asynchronously, and
+// a process not yet stopped may still answer what is sent to it. The
+// wait reports the stop without reaping; the goroutine in cmd.Wait still
+// sees the exit.
+func stop(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	pid := cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || !ws.Stopped() {
+			t.Fatalf("node process %d not stopped: %v, status %v", pid, err, ws)
+		}
+		return
 	}
 }
