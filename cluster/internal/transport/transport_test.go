@@ -420,11 +420,23 @@ func connectedPair(t *testing.T, urlA, urlB string, timeout time.Duration) (a, b
 }
 
 // restartPair starts two nodes on one server, connected, with a timeout
-// long enough that only a restart can end their session in a test.
+// long enough that only a restart can end their session in a test. A
+// stand-in connection keeps an interest in b's subjects, as a b restarted
+// on another server would before that server learned the old connection
+// had closed: a's frames to the crashed b are then not answered "no
+// responders" (ErrPeerGone), and the restart alone can end the session.
 func restartPair(t *testing.T) (a, b *node, cb Config) {
 	t.Helper()
 	s := hub(t, nil)
-	return connectedPair(t, s.ClientURL(), s.ClientURL(), 20*time.Second)
+	a, b, cb = connectedPair(t, s.ClientURL(), s.ClientURL(), 20*time.Second)
+	standIn := rawConn(t, s.ClientURL())
+	if _, err := standIn.Subscribe("backplane.node.b.*", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := standIn.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, cb
 }
 
 func TestRestartedPeer(t *testing.T) {
