@@ -155,12 +155,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestEmptyStack: an empty stack is not encoded, so it decodes as nil.
-func TestEmptyStack(t *testing.T) {
-	f := header(KindDown)
-	f.Source = devA
-	f.Fault = &Fault{Kind: faultPanic, Stack: []byte{}}
-	b, err := Append(nil, &f)
+// reencode encodes f and decodes it again.
+func reencode(t *testing.T, f *Frame) *Frame {
+	t.Helper()
+	b, err := Append(nil, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +166,15 @@ func TestEmptyStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+// TestEmptyStack: an empty stack is not encoded, so it decodes as nil.
+func TestEmptyStack(t *testing.T) {
+	f := header(KindDown)
+	f.Source = devA
+	f.Fault = &Fault{Kind: faultPanic, Stack: []byte{}}
+	got := reencode(t, &f)
 	if got.Fault.Stack != nil {
 		t.Fatalf("Stack = %q, want nil", got.Fault.Stack)
 	}
@@ -569,14 +576,7 @@ func TestDownsShareRepeatedFaults(t *testing.T) {
 		{Seq: 5, Fault: errB()}, {Seq: 6, Fault: errA()}, {Seq: 7, Fault: cascadeFault()},
 		{Seq: 8, Fault: cascadeFault()}, {Seq: 9, Fault: &Fault{Kind: faultDrop}},
 	}
-	b, err := Append(nil, &f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := reencode(t, &f)
 	if !reflect.DeepEqual(got.Downs, f.Downs) {
 		t.Fatalf("decoded %+v, want %+v", got.Downs, f.Downs)
 	}
@@ -595,7 +595,8 @@ func TestDownsShareRepeatedFaults(t *testing.T) {
 	for i := range f.Downs {
 		f.Downs[i] = Down{Seq: uint64(i + 1), Fault: errA()}
 	}
-	if b, err = Append(nil, &f); err != nil {
+	b, err := Append(nil, &f)
+	if err != nil {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(10, func() {
